@@ -1,0 +1,42 @@
+"""The one settings class of faqsearch: every option, its default, read from `FAQSEARCH_*` env vars.
+
+Library code never reads settings itself; the CLI and the service read them here and pass
+plain arguments down, so `models` and `indexing` stay usable without any environment.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Precision = Literal["auto", "fp32", "bf16", "fp16"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FAQSEARCH_", extra="ignore")
+
+    model: str = Field(
+        "intfloat/multilingual-e5-small",
+        description="Encoder: a hub id or a local folder of any BERT-family model.",
+    )
+    model_prefix: str | None = Field(
+        None,
+        description="Text put before every sentence. Unset: 'query: ' for e5 models, none otherwise.",
+    )
+    device: str = Field("auto", description="'auto' (CUDA if present, else CPU), 'cpu', 'cuda' or 'cuda:N'.")
+    precision: Precision = Field("auto", description="'auto' = bf16 (or fp16) on GPU, fp32 on CPU.")
+    max_length: int | None = Field(
+        None, ge=8, description="Token limit per sentence; unset = the model's own maximum."
+    )
+    batch_size: int = Field(64, ge=1, le=4096, description="Sentences per encoder forward pass.")
+    pooling: str = Field("mean", description="Default pooling variant (see `faqsearch embed --help`).")
+    data_dir: Path = Field(Path("data"), description="Folder of one FAQ collection: store and snapshots.")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,303 @@
+"""The sentence encoder: any BERT-family model loaded through `transformers`, padding-free vectors.
+
+What makes a sentence's vector independent of its batch:
+- sentences are sorted by token length and batched, each batch padded only to its own longest;
+- padding is masked in attention (attention_mask) and in every pooling (`models.pooling`);
+- padding sits on the right, so real tokens keep their position ids.
+Results always come back in input order.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from models.bm25 import Bm25Stats, token_weights
+from models.device import resolve_device, resolve_dtype
+from models.pooling import PoolingSpec, parse_pooling, pool
+from models.text import normalize_text
+
+logger = logging.getLogger(__name__)
+
+E5_PREFIX = "query: "
+
+
+class ModelLoadError(ValueError):
+    """The model could not be loaded; the message says what to change."""
+
+
+def default_prefix(model_name: str) -> str:
+    """e5 models expect `query: ` before symmetric-matching input; other models get no prefix."""
+    return E5_PREFIX if "e5" in Path(model_name.rstrip("/")).name.lower() else ""
+
+
+@dataclass
+class Encoded:
+    """Sentence vectors in input order."""
+
+    vectors: np.ndarray  # [N, H] float32, each row L2-normalised
+    truncated: np.ndarray  # [N] bool: the sentence was longer than max_length tokens and was cut
+
+
+@dataclass
+class Tokenized:
+    """Normalised sentences and their tokens, before any padding."""
+
+    texts: list[str]  # normalised, without the model prefix
+    input_ids: list[list[int]]  # with special tokens, truncated to max_length
+    offsets: list[np.ndarray]  # [T_i, 2] character spans in `texts[i]`; special/prefix tokens end <= 0
+    truncated: list[bool]
+
+
+@dataclass
+class HiddenBatch:
+    """One padded forward pass: what the evaluation module pools its variants from."""
+
+    indices: list[int]  # input positions of the batch rows
+    hidden_states: tuple[torch.Tensor, ...]  # L x [B, T, H] float32 (L = 1: last layer only)
+    mask: torch.Tensor  # [B, T] int64, 1 = real token
+    weights: torch.Tensor | None  # [B, T] float32 BM25 token weights, when asked for
+
+
+class Encoder:
+    """A loaded encoder on its device. Build with `Encoder.load`; `encode` is thread-compatible
+    (torch releases the GIL) but each call runs its own forward passes."""
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        tokenizer,
+        *,
+        name: str,
+        device: torch.device,
+        dtype: torch.dtype,
+        prefix: str,
+        max_length: int,
+        batch_size: int,
+    ) -> None:
+        self.model = model
+        self.tokenizer = tokenizer
+        self.name = name
+        self.device = device
+        self.dtype = dtype
+        self.prefix = prefix
+        self.max_length = max_length
+        self.batch_size = batch_size
+        self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+
+    @classmethod
+    def load(
+        cls,
+        name_or_path: str,
+        *,
+        device: str = "auto",
+        precision: str = "auto",
+        prefix: str | None = None,
+        max_length: int | None = None,
+        batch_size: int = 64,
+    ) -> Encoder:
+        """Load a model folder or hub id. The model is moved to its device here, once."""
+        from transformers import AutoModel, AutoTokenizer  # heavy: only when a model is loaded
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # a per-weight loading bar is noise in a CLI and a server log
+
+        torch_device = resolve_device(device)
+        dtype = resolve_dtype(torch_device, precision)
+        looks_local = name_or_path.startswith((".", "/", "~")) or Path(name_or_path).exists()
+        if looks_local and not (Path(name_or_path).expanduser() / "config.json").is_file():
+            raise ModelLoadError(
+                f"model folder {name_or_path!r} does not exist or has no config.json. Set FAQSEARCH_MODEL "
+                "(or --model) to a folder holding config.json, the weights and tokenizer.json, or to a hub id."
+            )
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(name_or_path)
+            try:  # BERT/RoBERTa carry an unused pooler head; skip it rather than init it randomly
+                model = AutoModel.from_pretrained(name_or_path, dtype=dtype, add_pooling_layer=False)
+            except TypeError:
+                model = AutoModel.from_pretrained(name_or_path, dtype=dtype)
+        except (OSError, ValueError) as exc:
+            raise ModelLoadError(
+                f"could not load model {name_or_path!r}: {exc}. Set FAQSEARCH_MODEL (or --model) to a "
+                "local model folder or a hub id that is in the local cache (this machine may be offline)."
+            ) from exc
+        if not getattr(tokenizer, "is_fast", False):
+            raise ModelLoadError(
+                f"model {name_or_path!r} has no fast tokenizer (tokenizer.json); BM25 pooling needs its "
+                "character offsets. Use a model folder that includes tokenizer.json."
+            )
+        model_max = int(getattr(model.config, "max_position_embeddings", 512))
+        tokenizer_max = int(getattr(tokenizer, "model_max_length", model_max))
+        limit = min(model_max, tokenizer_max) if tokenizer_max > 0 else model_max
+        if max_length is not None and max_length > limit:
+            raise ValueError(f"max_length {max_length} exceeds the model's maximum of {limit} tokens")
+        model.to(torch_device)
+        model.eval()
+        return cls(
+            model,
+            tokenizer,
+            name=name_or_path,
+            device=torch_device,
+            dtype=dtype,
+            prefix=default_prefix(name_or_path) if prefix is None else prefix,
+            max_length=max_length or limit,
+            batch_size=batch_size,
+        )
+
+    @property
+    def dim(self) -> int:
+        return int(self.model.config.hidden_size)
+
+    @property
+    def num_layers(self) -> int:
+        return int(self.model.config.num_hidden_layers)
+
+    # -- tokenisation ------------------------------------------------------------------------------
+
+    def tokenize(self, texts: Sequence[str]) -> Tokenized:
+        """Normalise, prefix and tokenise (no padding). Raises ValueError for empty sentences."""
+        if isinstance(texts, str) or not isinstance(texts, Sequence):
+            raise TypeError("texts must be a list of strings (wrap a single sentence in a list)")
+        normalised = []
+        for i, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise TypeError(f"sentence {i} is {type(text).__name__}, not str")
+            clean = normalize_text(text)
+            if not clean:
+                raise ValueError(
+                    f"sentence {i} is empty after normalisation (only whitespace or control characters); "
+                    "send at least one visible character"
+                )
+            normalised.append(clean)
+        if not normalised:
+            return Tokenized([], [], [], [])
+        # Overflow rows tell us which sentences were cut; only the first row of each is kept.
+        encoding = self.tokenizer(
+            [self.prefix + t for t in normalised],
+            truncation=True,
+            max_length=self.max_length,
+            return_overflowing_tokens=True,
+            return_offsets_mapping=True,
+            return_attention_mask=False,
+            return_token_type_ids=False,
+        )
+        sample_of_row = encoding["overflow_to_sample_mapping"]
+        input_ids: list[list[int]] = [[] for _ in normalised]
+        offsets: list[np.ndarray] = [np.zeros((0, 2), dtype=np.int64) for _ in normalised]
+        rows = [0] * len(normalised)
+        for row, sample in enumerate(sample_of_row):
+            rows[sample] += 1
+            if rows[sample] == 1:
+                input_ids[sample] = list(encoding["input_ids"][row])
+                spans = np.array(encoding["offset_mapping"][row], dtype=np.int64).reshape(-1, 2)
+                # Shift spans from the prefixed string to the sentence itself; special tokens (0, 0)
+                # and prefix tokens then end at or before 0 and overlap nothing.
+                spans = np.where(spans[:, 1:2] > spans[:, 0:1], spans - len(self.prefix), 0)
+                offsets[sample] = spans
+        return Tokenized(normalised, input_ids, offsets, [n > 1 for n in rows])
+
+    def bm25_token_weights(self, tokenized: Tokenized, bm25: Bm25Stats) -> list[np.ndarray]:
+        """[T_i] float64 BM25 weight of every token of every sentence (see `models.bm25.token_weights`)."""
+        from models.morphemes import analyze
+
+        # Analyse only the part of each sentence that survived truncation.
+        covered = [
+            text[: int(spans[:, 1].max(initial=0))]
+            for text, spans in zip(tokenized.texts, tokenized.offsets, strict=True)
+        ]
+        weights = []
+        for spans, morphemes in zip(tokenized.offsets, analyze(covered), strict=True):
+            weights.append(token_weights(spans, morphemes, bm25.morpheme_weights(morphemes)))
+        return weights
+
+    # -- forward passes ----------------------------------------------------------------------------
+
+    def _length_sorted_batches(self, lengths: Sequence[int]) -> list[list[int]]:
+        order = sorted(range(len(lengths)), key=lambda i: -lengths[i])  # stable: ties keep input order
+        return [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
+
+    def iter_hidden(
+        self,
+        tokenized: Tokenized,
+        *,
+        all_layers: bool = False,
+        weights: list[np.ndarray] | None = None,
+    ) -> Iterator[HiddenBatch]:
+        """Run the model over length-sorted batches, each padded only to its own longest sentence."""
+        for indices in self._length_sorted_batches([len(ids) for ids in tokenized.input_ids]):
+            longest = max(len(tokenized.input_ids[i]) for i in indices)
+            ids = torch.full((len(indices), longest), self.pad_id, dtype=torch.long)  # [B, T]
+            mask = torch.zeros((len(indices), longest), dtype=torch.long)  # [B, T]
+            batch_weights = torch.zeros((len(indices), longest), dtype=torch.float32) if weights else None
+            for row, i in enumerate(indices):
+                n = len(tokenized.input_ids[i])
+                ids[row, :n] = torch.tensor(tokenized.input_ids[i])
+                mask[row, :n] = 1
+                if batch_weights is not None and weights is not None:
+                    batch_weights[row, :n] = torch.from_numpy(weights[i])
+            with torch.inference_mode():
+                out = self.model(
+                    input_ids=ids.to(self.device),
+                    attention_mask=mask.to(self.device),
+                    output_hidden_states=all_layers,
+                )
+                states = out.hidden_states if all_layers else (out.last_hidden_state,)
+                # Pool in float32 on CPU-side numbers whatever the model's dtype.
+                hidden = tuple(h.float() for h in states)  # L x [B, T, H]
+            yield HiddenBatch(
+                indices=indices,
+                hidden_states=hidden,
+                mask=mask.to(self.device),
+                weights=None if batch_weights is None else batch_weights.to(self.device),
+            )
+
+    def encode_variants(
+        self,
+        texts: Sequence[str],
+        poolings: Sequence[str | PoolingSpec],
+        *,
+        bm25: Bm25Stats | None = None,
+    ) -> dict[str, Encoded]:
+        """Encode once and pool every variant from the same forward passes -> {variant name: Encoded}."""
+        specs = [p if isinstance(p, PoolingSpec) else parse_pooling(p) for p in poolings]
+        if not specs:
+            raise ValueError("no pooling variant given")
+        for spec in specs:
+            if spec.needs_bm25 and bm25 is None:
+                raise ValueError(
+                    f"pooling {spec.name!r} needs BM25 statistics fitted on the FAQ corpus; "
+                    "pass a corpus (--corpus FILE) or use an index built with it"
+                )
+            if -min(spec.layers) > self.num_layers + 1:
+                raise ValueError(
+                    f"pooling {spec.name!r} reaches layer {min(spec.layers)}, but the model has "
+                    f"{self.num_layers} layers"
+                )
+        tokenized = self.tokenize(texts)
+        n = len(tokenized.texts)
+        weights = (
+            self.bm25_token_weights(tokenized, bm25)
+            if bm25 is not None and any(s.needs_bm25 for s in specs)
+            else None
+        )
+        vectors = {s.name: np.zeros((n, self.dim), dtype=np.float32) for s in specs}
+        all_layers = any(s.needs_all_layers for s in specs)
+        for batch in self.iter_hidden(tokenized, all_layers=all_layers, weights=weights):
+            for spec in specs:
+                pooled = pool(spec, batch.hidden_states, batch.mask, batch.weights)  # [B, H]
+                pooled = torch.nn.functional.normalize(pooled, p=2, dim=-1)
+                vectors[spec.name][batch.indices] = pooled.cpu().numpy()
+        truncated = np.array(tokenized.truncated, dtype=bool)
+        return {name: Encoded(v, truncated) for name, v in vectors.items()}
+
+    def encode(
+        self, texts: Sequence[str], pooling: str | PoolingSpec = "mean", *, bm25: Bm25Stats | None = None
+    ) -> Encoded:
+        """Encode sentences -> L2-normalised float32 vectors [N, H] in input order."""
+        spec = pooling if isinstance(pooling, PoolingSpec) else parse_pooling(pooling)
+        return self.encode_variants(texts, [spec], bm25=bm25)[spec.name]

@@ -1,0 +1,29 @@
+"""Text normalisation: the one place where input text is cleaned before anything sees it."""
+
+from __future__ import annotations
+
+import unicodedata
+
+# Zero-width joiners shape emoji and some scripts; every other format character (BOM,
+# zero-width space, soft hyphen, bidi marks) is invisible noise in a search query.
+_KEPT_FORMAT_CHARS = frozenset("\u200c\u200d")
+
+
+def _keep(ch: str) -> bool:
+    category = unicodedata.category(ch)
+    if category in ("Cc", "Cs"):  # controls (NUL, ESC, ...) and lone surrogates
+        return False
+    return category != "Cf" or ch in _KEPT_FORMAT_CHARS
+
+
+def normalize_text(text: str) -> str:
+    """Return `text` as Unicode NFC with control characters removed and whitespace collapsed.
+
+    NFD Hangul (as macOS file names and some clipboards produce) becomes the same string as its
+    NFC spelling, so both give identical tokens and vectors. Tabs and newlines count as spaces.
+    Controls are removed *before* composing, so a NUL between two jamo cannot block composition.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"text must be str, not {type(text).__name__}")
+    cleaned = "".join(ch if _keep(ch) else (" " if ch.isspace() else "") for ch in text)
+    return " ".join(unicodedata.normalize("NFC", cleaned).split())

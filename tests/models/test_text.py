@@ -1,0 +1,43 @@
+import unicodedata
+
+import pytest
+
+from models.text import normalize_text
+
+
+def test_nfd_korean_becomes_the_nfc_string():
+    nfc = "신용 대출을 신청하고 싶어요"
+    nfd = unicodedata.normalize("NFD", nfc)
+    assert nfd != nfc
+    assert normalize_text(nfd) == nfc
+
+
+def test_whitespace_of_every_kind_collapses_to_single_spaces():
+    assert normalize_text("  비밀번호를\t잊어\n\r버렸어요\u3000 ") == "비밀번호를 잊어 버렸어요"
+
+
+def test_controls_and_invisible_format_characters_are_removed():
+    assert normalize_text("\ufeff대출\x00 신청\x1b\u200b") == "대출 신청"
+
+
+def test_control_between_jamo_does_not_block_composition():
+    # ᄀ (U+1100) + NUL + ᅡ (U+1161): removing NUL first lets the jamo compose to 가.
+    assert normalize_text("\u1100\x00\u1161") == "가"
+
+
+def test_zero_width_joiner_of_emoji_sequences_is_kept():
+    family = "\U0001f468\u200d\U0001f469\u200d\U0001f467"
+    assert normalize_text(f"가족 {family}") == f"가족 {family}"
+
+
+def test_lone_surrogates_are_removed():
+    assert normalize_text("대출\ud800") == "대출"
+
+
+def test_only_whitespace_and_controls_normalises_to_empty():
+    assert normalize_text(" \t\x00\n ") == ""
+
+
+def test_non_string_is_a_type_error():
+    with pytest.raises(TypeError, match="text must be str, not int"):
+        normalize_text(3)  # type: ignore[arg-type]
