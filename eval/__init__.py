@@ -1,0 +1,1 @@
+"""Offline evaluation of faqsearch: test set loading and scoring."""

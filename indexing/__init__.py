@@ -1,0 +1,1 @@
+"""FAQ storage and import. Import submodules directly (`indexing.store`, `indexing.faq_import`)."""

@@ -1,0 +1,398 @@
+"""The FAQ store: the source of truth for one FAQ collection, which every search index is built from.
+
+It is one SQLite file, `<data_dir>/faqs.sqlite3`, so a data directory holds exactly one collection
+and two directories never share state. SQLite because it is embedded (no server to run), survives
+crashes (WAL journal), and lets a CLI process import FAQs while the service keeps reading.
+
+Threads share one connection behind a lock: FAQ collections are small and every call is a few
+milliseconds, so serialising them costs nothing, and unlike a connection per thread it cannot leak
+connections when a thread pool replaces its threads. Writes use `BEGIN IMMEDIATE`, so a writer in
+another process waits (up to `BUSY_TIMEOUT_S`) instead of failing half-way through a transaction.
+
+Indexes detect changes through `revision()`, a counter in the `meta` table that goes up by one in
+every transaction that changes a row, and label their manifests with `content_hash()`. Use
+`snapshot()` to read both together with the entries, so no write can slip in between the reads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from models.text import normalize_text
+
+DB_FILE_NAME = "faqs.sqlite3"
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_S = 10.0
+
+# Limits in characters, counted after normalisation. A question is embedded as one sentence, and
+# encoders truncate long input anyway, so 2,000 characters is generous; answers are only shown.
+MAX_ID_CHARS = 256
+MAX_QUESTION_CHARS = 2_000
+MAX_ANSWER_CHARS = 20_000
+MAX_CATEGORY_CHARS = 200
+
+_SCHEMA = (
+    """
+    CREATE TABLE IF NOT EXISTS faqs (
+        id         TEXT PRIMARY KEY NOT NULL CHECK (typeof(id) = 'text' AND length(id) > 0),
+        question   TEXT NOT NULL CHECK (typeof(question) = 'text' AND length(question) > 0),
+        answer     TEXT,
+        category   TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    ) WITHOUT ROWID
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS meta (
+        key   TEXT PRIMARY KEY NOT NULL,
+        value INTEGER NOT NULL
+    ) WITHOUT ROWID
+    """,
+    "INSERT OR IGNORE INTO meta (key, value) VALUES ('revision', 0)",
+)
+
+_COLUMNS = "id, question, answer, category, created_at, updated_at"
+
+
+@dataclass(frozen=True, slots=True)
+class FaqEntry:
+    """One FAQ. `created_at` and `updated_at` are UTC ISO-8601 strings set by the store; any values
+    given on the way in are ignored, so an import cannot back-date entries."""
+
+    id: str
+    question: str
+    answer: str | None = None
+    category: str | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UpsertResult:
+    """What an upsert did. `unchanged` counts entries identical to the stored ones: they are not
+    rewritten, keep their `updated_at`, and do not bump the revision (re-importing a file is free)."""
+
+    inserted: int
+    updated: int
+    unchanged: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class StoreSnapshot:
+    """Entries (ordered by id), revision and content hash, all read in one transaction."""
+
+    revision: int
+    entries: tuple[FaqEntry, ...]
+    content_hash: str
+
+
+class InvalidFaqEntryError(ValueError):
+    """Entries that cannot be stored. `problems` lists every reason, one string each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("; ".join(self.problems))
+
+
+def _text_field(name: str, value: object, *, required: bool, limit: int, problems: list[str]) -> str | None:
+    if value is None:
+        if required:
+            problems.append(f"missing {name}")
+        return None
+    if not isinstance(value, str):
+        problems.append(f"{name} must be text, not {type(value).__name__}")
+        return None
+    text = normalize_text(value)
+    if not text:
+        if required:
+            problems.append(f"empty {name}")
+        return None
+    if len(text) > limit:
+        problems.append(f"{name} is {len(text):,} characters long; the limit is {limit:,} characters")
+    return text
+
+
+def entry_problems(entry: FaqEntry) -> tuple[FaqEntry | None, list[str]]:
+    """Normalise every text field of `entry` with `normalize_text` and check it against the limits.
+
+    Returns the normalised entry (timestamps dropped; an empty answer or category becomes None) and
+    an empty list, or None and every problem found. The importer uses this to report all problems of
+    a row at once; `normalize_entry` is the raising form.
+    """
+    problems: list[str] = []
+    id_ = _text_field("id", entry.id, required=True, limit=MAX_ID_CHARS, problems=problems)
+    question = _text_field(
+        "question", entry.question, required=True, limit=MAX_QUESTION_CHARS, problems=problems
+    )
+    answer = _text_field("answer", entry.answer, required=False, limit=MAX_ANSWER_CHARS, problems=problems)
+    category = _text_field(
+        "category", entry.category, required=False, limit=MAX_CATEGORY_CHARS, problems=problems
+    )
+    if problems or id_ is None or question is None:
+        return None, problems
+    return FaqEntry(id=id_, question=question, answer=answer, category=category), []
+
+
+def normalize_entry(entry: FaqEntry) -> FaqEntry:
+    """`entry` with normalised text fields; raises `InvalidFaqEntryError` naming every problem."""
+    normalized, problems = entry_problems(entry)
+    if normalized is None:
+        raise InvalidFaqEntryError(problems)
+    return normalized
+
+
+def _utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def _entry_from_row(row: tuple[str, str, str | None, str | None, str, str]) -> FaqEntry:
+    return FaqEntry(*row)
+
+
+def _hash_pairs(pairs: Iterable[tuple[str, str]]) -> str:
+    # One JSON array per line: unambiguous whatever characters ids and questions contain.
+    digest = hashlib.sha256()
+    for id_, question in pairs:
+        digest.update(json.dumps([id_, question], ensure_ascii=False, separators=(",", ":")).encode())
+        digest.update(b"\n")
+    return digest.hexdigest()
+
+
+class FaqStore:
+    """FAQ entries of one collection in a SQLite file. Safe to share between threads."""
+
+    def __init__(self, path: str | Path) -> None:
+        """Open (creating if needed) the store file at `path`; most callers want `FaqStore.open`."""
+        self._path = Path(path)
+        self._lock = threading.RLock()
+        self._conn: sqlite3.Connection | None = self._connect(self._path)
+
+    @classmethod
+    def open(cls, data_dir: str | Path) -> FaqStore:
+        """Open the store of the collection in `data_dir` (file `faqs.sqlite3`), creating both."""
+        data_dir = Path(data_dir)
+        if data_dir.exists() and not data_dir.is_dir():
+            raise NotADirectoryError(
+                f"data directory {data_dir} exists but is not a directory; "
+                "point FAQSEARCH_DATA_DIR at a folder"
+            )
+        data_dir.mkdir(parents=True, exist_ok=True)
+        return cls(data_dir / DB_FILE_NAME)
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    @staticmethod
+    def _connect(path: Path) -> sqlite3.Connection:
+        # isolation_level=None: no implicit transactions; every transaction here is explicit.
+        # check_same_thread=False: the lock, not the thread, guards the connection.
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                version = conn.execute("PRAGMA user_version").fetchone()[0]
+                if version > SCHEMA_VERSION:
+                    raise RuntimeError(
+                        f"{path} has schema version {version}, but this faqsearch understands "
+                        f"up to {SCHEMA_VERSION}; upgrade faqsearch or use another data directory"
+                    )
+                for statement in _SCHEMA:
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise sqlite3.DatabaseError(
+                f"cannot open FAQ store {path}: {exc}; if this file is not a faqsearch store, "
+                "move it away or use another data directory"
+            ) from exc
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    # -- connection and transactions -------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the database. Idempotent; any later call raises RuntimeError."""
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    def __enter__(self) -> FaqStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"FaqStore({str(self._path)!r})"
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise RuntimeError(f"FaqStore {self._path} is closed; open it again with FaqStore.open()")
+        return self._conn
+
+    @contextmanager
+    def _transaction(self, begin: str = "BEGIN IMMEDIATE") -> Iterator[sqlite3.Connection]:
+        """Hold the lock for one transaction: commit on success, roll back on any error."""
+        with self._lock:
+            conn = self._connection()
+            conn.execute(begin)
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+
+    @staticmethod
+    def _bump_revision(conn: sqlite3.Connection) -> None:
+        conn.execute("UPDATE meta SET value = value + 1 WHERE key = 'revision'")
+
+    # -- writes ------------------------------------------------------------------------------
+
+    def upsert_many(self, entries: Iterable[FaqEntry]) -> UpsertResult:
+        """Insert new entries and update existing ones (matched by id), all in one transaction.
+
+        Every entry is validated first; if any is invalid, or two share an id, nothing is written
+        and `InvalidFaqEntryError` lists every problem. An update keeps `created_at`.
+        """
+        normalized: list[FaqEntry] = []
+        problems: list[str] = []
+        first_position: dict[str, int] = {}
+        for position, entry in enumerate(entries):
+            clean, found = entry_problems(entry)
+            id_ = normalize_text(entry.id) if isinstance(entry.id, str) else ""
+            if id_ and first_position.setdefault(id_, position) != position:
+                found.append(f"same id as entry {first_position[id_]}")
+            if found:
+                problems.append(f"entry {position} (id {entry.id!r}): {'; '.join(found)}")
+            elif clean is not None:
+                normalized.append(clean)
+        if problems:
+            raise InvalidFaqEntryError(problems)
+
+        now = _utc_now()
+        inserted = updated = unchanged = 0
+        with self._transaction() as conn:
+            for entry in normalized:
+                row = conn.execute(
+                    "SELECT question, answer, category FROM faqs WHERE id = ?", (entry.id,)
+                ).fetchone()
+                if row is None:
+                    conn.execute(
+                        f"INSERT INTO faqs ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
+                        (entry.id, entry.question, entry.answer, entry.category, now, now),
+                    )
+                    inserted += 1
+                elif tuple(row) == (entry.question, entry.answer, entry.category):
+                    unchanged += 1
+                else:
+                    conn.execute(
+                        "UPDATE faqs SET question = ?, answer = ?, category = ?, updated_at = ? WHERE id = ?",
+                        (entry.question, entry.answer, entry.category, now, entry.id),
+                    )
+                    updated += 1
+            if inserted or updated:
+                self._bump_revision(conn)
+        return UpsertResult(inserted=inserted, updated=updated, unchanged=unchanged)
+
+    def upsert(self, entry: FaqEntry) -> UpsertResult:
+        """Insert or update one entry; see `upsert_many`."""
+        return self.upsert_many([entry])
+
+    def delete_many(self, ids: Iterable[str]) -> int:
+        """Delete the entries with these ids in one transaction; returns how many existed."""
+        if isinstance(ids, str):  # a str is an iterable of one-character ids: surely a mistake
+            raise TypeError("delete_many takes a list of ids, not one string; use delete(id) for one")
+        keys = {normalize_text(id_) for id_ in ids}
+        deleted = 0
+        with self._transaction() as conn:
+            for key in keys:
+                deleted += conn.execute("DELETE FROM faqs WHERE id = ?", (key,)).rowcount
+            if deleted:
+                self._bump_revision(conn)
+        return deleted
+
+    def delete(self, id: str) -> bool:
+        """Delete one entry; False if there was none with this id."""
+        return self.delete_many([id]) == 1
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def get(self, id: str) -> FaqEntry | None:
+        """The entry with this id (normalised like stored ids, so NFD finds NFC), or None."""
+        with self._lock:
+            row = (
+                self._connection()
+                .execute(f"SELECT {_COLUMNS} FROM faqs WHERE id = ?", (normalize_text(id),))
+                .fetchone()
+            )
+        return None if row is None else _entry_from_row(row)
+
+    def all(self) -> list[FaqEntry]:
+        """Every entry, ordered by id."""
+        with self._lock:
+            rows = self._connection().execute(f"SELECT {_COLUMNS} FROM faqs ORDER BY id").fetchall()
+        return [_entry_from_row(row) for row in rows]
+
+    def ids(self) -> list[str]:
+        """Every id, in order."""
+        with self._lock:
+            rows = self._connection().execute("SELECT id FROM faqs ORDER BY id").fetchall()
+        return [row[0] for row in rows]
+
+    def count(self) -> int:
+        with self._lock:
+            return int(self._connection().execute("SELECT count(*) FROM faqs").fetchone()[0])
+
+    def revision(self) -> int:
+        """A counter that goes up by one in every transaction that inserts, updates or deletes rows.
+        Persistent; 0 for a new store. Compare it with the revision an index was built at."""
+        with self._lock:
+            return self._revision(self._connection())
+
+    @staticmethod
+    def _revision(conn: sqlite3.Connection) -> int:
+        return int(conn.execute("SELECT value FROM meta WHERE key = 'revision'").fetchone()[0])
+
+    def content_hash(self) -> str:
+        """sha256 hex over the (id, question) pairs ordered by id: what an index's vectors depend on.
+
+        Each pair is hashed as the compact JSON array `["<id>","<question>"]` (UTF-8, non-ASCII
+        kept) plus a newline. Answers and categories are left out: they do not change vectors.
+        """
+        with self._lock:
+            rows = self._connection().execute("SELECT id, question FROM faqs ORDER BY id").fetchall()
+        return _hash_pairs(rows)
+
+    def snapshot(self) -> StoreSnapshot:
+        """Entries, revision and content hash read in one transaction, so they always agree."""
+        with self._transaction("BEGIN") as conn:
+            rows = conn.execute(f"SELECT {_COLUMNS} FROM faqs ORDER BY id").fetchall()
+            revision = self._revision(conn)
+        entries = tuple(_entry_from_row(row) for row in rows)
+        return StoreSnapshot(
+            revision=revision,
+            entries=entries,
+            content_hash=_hash_pairs((e.id, e.question) for e in entries),
+        )

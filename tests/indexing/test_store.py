@@ -1,0 +1,387 @@
+"""FaqStore: upsert/delete semantics, normalisation, limits, revision, content hash, persistence, threads."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import sqlite3
+import unicodedata
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from threading import Barrier
+
+import pytest
+
+import indexing.store as store_module
+from indexing.store import (
+    MAX_ANSWER_CHARS,
+    MAX_QUESTION_CHARS,
+    FaqEntry,
+    FaqStore,
+    InvalidFaqEntryError,
+    StoreSnapshot,
+    UpsertResult,
+)
+
+Q_PASSWORD = "비밀번호를 잊어버렸어요. 어떻게 찾나요?"
+A_PASSWORD = "로그인 화면에서 '비밀번호 찾기'를 누르세요."
+Q_REFUND = "환불은 언제 되나요?"
+Q_DELIVERY = "배송은 며칠 걸리나요?"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[FaqStore]:
+    with FaqStore.open(tmp_path / "data") as opened:
+        yield opened
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Make the store's clock return T1, T2, ... one per write transaction; returns the used stamps."""
+    used: list[str] = []
+
+    def fake_now() -> str:
+        used.append(f"2024-01-0{len(used) + 1}T00:00:00.000000+00:00")
+        return used[-1]
+
+    monkeypatch.setattr(store_module, "_utc_now", fake_now)
+    return used
+
+
+def expected_hash(pairs: list[tuple[str, str]]) -> str:
+    """The documented content hash format, computed independently of the store."""
+    text = "".join(json.dumps([i, q], ensure_ascii=False, separators=(",", ":")) + "\n" for i, q in pairs)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def test_open_creates_folder_and_sqlite_file_in_wal_mode(tmp_path: Path) -> None:
+    data_dir = tmp_path / "nested" / "data"
+    with FaqStore.open(data_dir) as store:
+        assert store.path == data_dir / "faqs.sqlite3"
+        assert store.count() == 0
+        assert store.revision() == 0
+        assert store.all() == []
+    assert (data_dir / "faqs.sqlite3").is_file()
+    conn = sqlite3.connect(data_dir / "faqs.sqlite3")
+    try:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    finally:
+        conn.close()
+
+
+def test_open_rejects_a_file_as_data_dir(tmp_path: Path) -> None:
+    not_a_dir = tmp_path / "data"
+    not_a_dir.write_text("x")
+    with pytest.raises(NotADirectoryError, match="exists but is not a directory"):
+        FaqStore.open(not_a_dir)
+
+
+def test_open_rejects_a_file_that_is_not_sqlite(tmp_path: Path) -> None:
+    (tmp_path / "faqs.sqlite3").write_bytes(b"this is not a database, just some text" * 50)
+    with pytest.raises(
+        sqlite3.DatabaseError, match=r"cannot open FAQ store .*; if this file is not a faqsearch store"
+    ):
+        FaqStore.open(tmp_path)
+
+
+def test_open_refuses_a_newer_schema(tmp_path: Path) -> None:
+    FaqStore.open(tmp_path).close()
+    conn = sqlite3.connect(tmp_path / "faqs.sqlite3")
+    conn.execute("PRAGMA user_version=99")
+    conn.close()
+    with pytest.raises(RuntimeError, match="schema version 99, but this faqsearch understands up to 1"):
+        FaqStore.open(tmp_path)
+
+
+def test_insert_then_update_keeps_created_at(store: FaqStore, clock: list[str]) -> None:
+    assert store.upsert(FaqEntry("pw-1", Q_PASSWORD, A_PASSWORD, "계정")) == UpsertResult(1, 0, 0)
+    assert store.get("pw-1") == FaqEntry("pw-1", Q_PASSWORD, A_PASSWORD, "계정", clock[0], clock[0])
+
+    assert store.upsert(FaqEntry("pw-1", Q_PASSWORD, "고객센터로 문의하세요.", None)) == UpsertResult(0, 1, 0)
+    assert store.get("pw-1") == FaqEntry(
+        "pw-1", Q_PASSWORD, "고객센터로 문의하세요.", None, clock[0], clock[1]
+    )
+    assert store.count() == 1
+
+
+def test_timestamps_are_utc_iso8601(store: FaqStore) -> None:
+    before = datetime.now(UTC)
+    store.upsert(FaqEntry("a", Q_REFUND))
+    after = datetime.now(UTC)
+    entry = store.get("a")
+    assert entry is not None and entry.created_at is not None
+    created = datetime.fromisoformat(entry.created_at)
+    assert created.utcoffset() is not None and created.utcoffset().total_seconds() == 0  # type: ignore[union-attr]
+    assert before <= created <= after
+    assert entry.updated_at == entry.created_at
+
+
+def test_given_timestamps_are_ignored(store: FaqStore, clock: list[str]) -> None:
+    store.upsert(FaqEntry("a", Q_REFUND, created_at="1999-01-01T00:00:00+00:00", updated_at="x"))
+    assert store.get("a") == FaqEntry("a", Q_REFUND, None, None, clock[0], clock[0])
+
+
+def test_identical_upsert_is_unchanged_and_keeps_revision(store: FaqStore, clock: list[str]) -> None:
+    store.upsert(FaqEntry("a", Q_REFUND, "영업일 기준 3일", "결제"))
+    assert store.revision() == 1
+    # Same content in another spelling (NFD, extra spaces) normalises to the stored text.
+    nfd = unicodedata.normalize("NFD", "  환불은   언제 되나요? ")
+    assert store.upsert(FaqEntry("a", nfd, "영업일 기준 3일", "결제")) == UpsertResult(0, 0, 1)
+    assert store.revision() == 1
+    assert store.get("a") == FaqEntry("a", Q_REFUND, "영업일 기준 3일", "결제", clock[0], clock[0])
+
+
+def test_upsert_many_counts_inserts_updates_and_unchanged(store: FaqStore, clock: list[str]) -> None:
+    store.upsert_many([FaqEntry("a", Q_REFUND), FaqEntry("b", Q_DELIVERY)])
+    result = store.upsert_many(
+        [FaqEntry("a", Q_REFUND), FaqEntry("b", Q_DELIVERY, "2~3일"), FaqEntry("c", Q_PASSWORD)]
+    )
+    assert result == UpsertResult(inserted=1, updated=1, unchanged=1)
+    assert store.all() == [
+        FaqEntry("a", Q_REFUND, None, None, clock[0], clock[0]),
+        FaqEntry("b", Q_DELIVERY, "2~3일", None, clock[0], clock[1]),
+        FaqEntry("c", Q_PASSWORD, None, None, clock[1], clock[1]),
+    ]
+    assert store.revision() == 2
+
+
+def test_text_is_normalised_on_the_way_in(store: FaqStore) -> None:
+    nfd_id = unicodedata.normalize("NFD", "계정-1")
+    nfd_question = unicodedata.normalize("NFD", Q_PASSWORD)
+    assert nfd_question != Q_PASSWORD
+    store.upsert(FaqEntry(nfd_id, "  " + nfd_question + "\x00\n", "   ", "\t계정\u200b "))
+    entry = store.get("계정-1")
+    assert entry is not None
+    assert (entry.id, entry.question, entry.answer, entry.category) == ("계정-1", Q_PASSWORD, None, "계정")
+    assert store.get(nfd_id) == entry  # lookups are normalised too
+    assert store.ids() == ["계정-1"]
+
+
+def test_invalid_entries_are_rejected_together_and_nothing_is_written(store: FaqStore) -> None:
+    store.upsert(FaqEntry("a", Q_REFUND))
+    before, revision = store.all(), store.revision()
+    with pytest.raises(InvalidFaqEntryError) as caught:
+        store.upsert_many(
+            [
+                FaqEntry("new", Q_DELIVERY),  # valid, but must not be written either
+                FaqEntry("  ", " \u200b "),
+                FaqEntry("b", "가" * (MAX_QUESTION_CHARS + 1)),
+                FaqEntry("c", Q_PASSWORD, "나" * (MAX_ANSWER_CHARS + 1)),
+                FaqEntry(7, Q_PASSWORD),  # type: ignore[arg-type]
+                FaqEntry(unicodedata.normalize("NFD", "새"), Q_PASSWORD),
+                FaqEntry("새", Q_REFUND),
+            ]
+        )
+    assert caught.value.problems == [
+        "entry 1 (id '  '): empty id; empty question",
+        "entry 2 (id 'b'): question is 2,001 characters long; the limit is 2,000 characters",
+        "entry 3 (id 'c'): answer is 20,001 characters long; the limit is 20,000 characters",
+        "entry 4 (id 7): id must be text, not int",
+        "entry 6 (id '새'): same id as entry 5",
+    ]
+    assert store.all() == before
+    assert store.revision() == revision
+
+
+def test_one_megabyte_question_is_rejected(store: FaqStore) -> None:
+    with pytest.raises(
+        InvalidFaqEntryError, match="question is 1,000,000 characters long; the limit is 2,000"
+    ):
+        store.upsert(FaqEntry("big", "질" * 1_000_000))
+    assert store.count() == 0
+
+
+def test_question_at_the_limit_is_accepted(store: FaqStore) -> None:
+    question = "질" * MAX_QUESTION_CHARS
+    assert store.upsert(FaqEntry("max", question)) == UpsertResult(1, 0, 0)
+    assert store.get("max").question == question  # type: ignore[union-attr]
+
+
+def test_failed_transaction_rolls_back_every_row(store: FaqStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    store.upsert(FaqEntry("a", Q_REFUND))
+    before, revision = store.all(), store.revision()
+
+    def fail(_conn: sqlite3.Connection) -> None:
+        raise OSError("disk full (simulated)")
+
+    monkeypatch.setattr(FaqStore, "_bump_revision", staticmethod(fail))
+    with pytest.raises(OSError, match="simulated"):
+        store.upsert_many([FaqEntry("a", "바뀐 질문"), FaqEntry("b", Q_DELIVERY)])
+    with pytest.raises(OSError, match="simulated"):
+        store.delete("a")
+    monkeypatch.undo()
+    assert store.all() == before
+    assert store.revision() == revision
+    assert store.upsert(FaqEntry("b", Q_DELIVERY)) == UpsertResult(1, 0, 0)  # still usable
+
+
+def test_delete_and_delete_many(store: FaqStore) -> None:
+    store.upsert_many([FaqEntry(i, f"{i}번 질문입니다") for i in ("a", "b", "c", "d")])
+    assert store.revision() == 1
+    assert store.delete("b") is True
+    assert store.revision() == 2
+    assert store.delete("b") is False
+    assert store.delete("없는-id") is False
+    assert store.revision() == 2  # nothing deleted, nothing changed
+    assert store.delete_many(["a", "d", "zz", "a"]) == 2
+    assert store.revision() == 3
+    assert store.delete_many([]) == 0
+    assert store.revision() == 3
+    assert store.get("a") is None
+    assert store.ids() == ["c"]
+    assert store.count() == 1
+    with pytest.raises(TypeError, match="not one string"):
+        store.delete_many("c")
+    assert store.ids() == ["c"]
+
+
+def test_all_ids_count_are_ordered_by_id(store: FaqStore) -> None:
+    store.upsert_many([FaqEntry("b", Q_DELIVERY), FaqEntry("가", Q_PASSWORD), FaqEntry("a", Q_REFUND)])
+    assert [e.id for e in store.all()] == ["a", "b", "가"]
+    assert store.ids() == ["a", "b", "가"]
+    assert store.count() == 3
+
+
+def test_revision_counts_changing_transactions(store: FaqStore) -> None:
+    revisions = [store.revision()]
+    store.upsert(FaqEntry("a", Q_REFUND))
+    revisions.append(store.revision())
+    store.upsert(FaqEntry("a", Q_REFUND))  # unchanged
+    revisions.append(store.revision())
+    store.upsert(FaqEntry("a", Q_REFUND, "3일"))
+    revisions.append(store.revision())
+    store.upsert_many([FaqEntry("b", Q_DELIVERY), FaqEntry("c", Q_PASSWORD)])  # one transaction
+    revisions.append(store.revision())
+    store.delete("c")
+    revisions.append(store.revision())
+    assert revisions == [0, 1, 1, 2, 3, 4]
+
+
+def test_content_hash_covers_sorted_ids_and_questions_only(store: FaqStore) -> None:
+    assert store.content_hash() == hashlib.sha256(b"").hexdigest()
+    store.upsert_many([FaqEntry("b", Q_DELIVERY, "2~3일"), FaqEntry("a", Q_REFUND)])
+    first = store.content_hash()
+    assert first == expected_hash([("a", Q_REFUND), ("b", Q_DELIVERY)])
+
+    store.upsert(FaqEntry("b", Q_DELIVERY, "다른 답변", "배송"))  # answer/category: same vectors
+    assert store.content_hash() == first
+    store.upsert(FaqEntry("b", "배송 기간이 궁금해요"))
+    assert store.content_hash() == expected_hash([("a", Q_REFUND), ("b", "배송 기간이 궁금해요")])
+
+
+def test_content_hash_does_not_depend_on_insert_order(tmp_path: Path) -> None:
+    entries = [FaqEntry("a", Q_REFUND), FaqEntry("b", Q_DELIVERY), FaqEntry("c", Q_PASSWORD)]
+    with FaqStore.open(tmp_path / "one") as one, FaqStore.open(tmp_path / "two") as two:
+        one.upsert_many(entries)
+        for entry in reversed(entries):
+            two.upsert(entry)
+        assert one.content_hash() == two.content_hash()
+
+
+def test_snapshot_agrees_with_separate_reads(store: FaqStore) -> None:
+    store.upsert_many([FaqEntry("a", Q_REFUND), FaqEntry("b", Q_DELIVERY)])
+    store.delete("a")
+    snapshot = store.snapshot()
+    assert snapshot == StoreSnapshot(
+        revision=2, entries=tuple(store.all()), content_hash=expected_hash([("b", Q_DELIVERY)])
+    )
+
+
+def test_data_survives_reopen(tmp_path: Path) -> None:
+    with FaqStore.open(tmp_path) as store:
+        store.upsert_many([FaqEntry("a", Q_REFUND, "3일", "결제"), FaqEntry("b", Q_DELIVERY)])
+        store.delete("b")
+        store.upsert(FaqEntry("c", Q_PASSWORD, A_PASSWORD))
+        expected = (store.all(), store.revision(), store.content_hash())
+    with FaqStore.open(tmp_path) as reopened:
+        assert (reopened.all(), reopened.revision(), reopened.content_hash()) == expected
+        assert expected[1] == 3
+        assert [e.id for e in expected[0]] == ["a", "c"]
+
+
+def test_two_data_dirs_never_share_state(tmp_path: Path) -> None:
+    with FaqStore.open(tmp_path / "shop") as shop, FaqStore.open(tmp_path / "bank") as bank:
+        shop.upsert(FaqEntry("a", Q_REFUND))
+        bank.upsert_many([FaqEntry("a", Q_PASSWORD), FaqEntry("b", Q_DELIVERY)])
+        shop.delete("a")
+        assert shop.all() == [] and shop.revision() == 2
+        assert [(e.id, e.question) for e in bank.all()] == [("a", Q_PASSWORD), ("b", Q_DELIVERY)]
+        assert bank.revision() == 1
+
+
+def test_closed_store_says_so(tmp_path: Path) -> None:
+    store = FaqStore.open(tmp_path)
+    store.close()
+    store.close()  # idempotent
+    with pytest.raises(RuntimeError, match="is closed; open it again"):
+        store.count()
+
+
+def test_four_threads_interleaved_writes_and_reads(tmp_path: Path) -> None:
+    """4 threads x 1,000 mixed operations on one shared store. Each thread owns its ids, so the final
+    state is exactly known; every thread also reads the others' rows, which must never be torn."""
+    threads, operations, ids_per_thread = 4, 1_000, 40
+    store = FaqStore.open(tmp_path)
+    barrier = Barrier(threads)
+
+    def check_row(entry: FaqEntry) -> None:
+        # Question and answer are always written together; a mismatched pair is a torn write.
+        owner, _, number = entry.question.removeprefix("스레드 ").partition("의 질문 ")
+        assert entry.answer == f"스레드 {owner}의 답변 {number}"
+        assert entry.id.startswith(f"t{owner}-")
+
+    def worker(thread: int) -> tuple[dict[str, tuple[str, str]], int]:
+        rng = random.Random(thread)
+        mine: dict[str, tuple[str, str]] = {}  # what this thread's ids must hold
+        writes = 0  # transactions that changed something: each bumps the revision by one
+        barrier.wait()
+        for op in range(operations):
+            key = f"t{thread}-{rng.randrange(ids_per_thread)}"
+            roll = rng.random()
+            if roll < 0.35:
+                row = (f"스레드 {thread}의 질문 {op}", f"스레드 {thread}의 답변 {op}")
+                result = store.upsert(FaqEntry(key, *row))
+                assert result == (UpsertResult(0, 1, 0) if key in mine else UpsertResult(1, 0, 0))
+                mine[key] = row
+                writes += 1
+            elif roll < 0.45:
+                keys = sorted({f"t{thread}-{rng.randrange(ids_per_thread)}" for _ in range(3)})
+                rows = {k: (f"스레드 {thread}의 질문 {op}", f"스레드 {thread}의 답변 {op}") for k in keys}
+                inserted = sum(k not in mine for k in keys)
+                result = store.upsert_many([FaqEntry(k, *row) for k, row in rows.items()])
+                assert result == UpsertResult(inserted, len(keys) - inserted, 0)
+                mine.update(rows)
+                writes += 1
+            elif roll < 0.65:
+                assert store.delete(key) is (key in mine)
+                writes += mine.pop(key, None) is not None
+            elif roll < 0.85:
+                entry = store.get(key)
+                assert (None if entry is None else (entry.question, entry.answer)) == mine.get(key)
+                other = store.get(f"t{(thread + 1) % threads}-{rng.randrange(ids_per_thread)}")
+                if other is not None:
+                    check_row(other)
+            else:
+                entries = store.all()
+                ids = [e.id for e in entries]
+                assert ids == sorted(set(ids))
+                for entry in entries:
+                    check_row(entry)
+                assert {
+                    e.id: (e.question, e.answer) for e in entries if e.id.startswith(f"t{thread}-")
+                } == mine
+        return mine, writes
+
+    try:
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            results = [f.result() for f in [pool.submit(worker, t) for t in range(threads)]]
+        expected = {key: row for mine, _ in results for key, row in mine.items()}
+        assert {e.id: (e.question, e.answer) for e in store.all()} == expected
+        assert store.count() == len(expected) > threads * ids_per_thread // 2
+        assert store.revision() == sum(writes for _, writes in results)
+    finally:
+        store.close()
