@@ -1,0 +1,440 @@
+"""Tests of eval.testset: exact loading of a tiny folder, one precise error per kind of breakage,
+and the bundled sets in testsets/ (counts equal to their meta.json, rebuilt byte for byte)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+import unicodedata
+from pathlib import Path
+
+import pytest
+
+from eval import testset as ts
+from eval.testset import CorpusEntry, Query, RankingSet, StsPair, StsSet, load_testset
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TESTSETS = REPO_ROOT / "testsets"
+RAW = REPO_ROOT.parent / "shared" / "testsets_raw"
+BUNDLED = {
+    "welfare": "ranking",
+    "parakqc": "ranking",
+    "stylekqc": "ranking",
+    "korsts_dev": "sts",
+    "korsts_test": "sts",
+}
+
+CORPUS = (
+    '{"id": "e1", "text": "비밀번호를 잊어버렸어요", "title": "계정", "answer": "비밀번호 찾기를 누르세요."}\n'
+    '{"id": "e2", "text": "  배송은   얼마나\\t걸리나요?  ", "source": "ignored"}\n'
+    '{"id": "e3", "text": "환불 규정", "title": "", "answer": null}\n'
+)
+QUERIES = '{"id": "q1", "text": "비번 까먹었어요"}\n{"id": "q2", "text": "택배 언제 와요?"}\n'
+QRELS = "query_id\tentry_id\tgrade\nq1\te1\t1\nq2\te2\t1\nq2\te3\t2\n"
+PAIRS = '{"a": "한 소녀가 머리를 빗고 있다.", "b": "소녀가 머리를 빗는다.", "score": 4.2}\n{"a": "개", "b": "고양이", "score": 0}\n'
+
+EXPECTED_RANKING = dict(
+    corpus=[
+        CorpusEntry(
+            id="e1", text="비밀번호를 잊어버렸어요", title="계정", answer="비밀번호 찾기를 누르세요."
+        ),
+        CorpusEntry(id="e2", text="배송은 얼마나 걸리나요?"),
+        CorpusEntry(id="e3", text="환불 규정"),
+    ],
+    queries=[Query(id="q1", text="비번 까먹었어요"), Query(id="q2", text="택배 언제 와요?")],
+    qrels={"q1": {"e1": 1}, "q2": {"e2": 1, "e3": 2}},
+)
+
+
+def write(folder: Path, files: dict[str, str | bytes]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, content in files.items():
+        data = content.encode("utf-8") if isinstance(content, str) else content
+        (folder / name).write_bytes(data)
+    return folder
+
+
+def ranking_folder(tmp_path: Path, **changes: str | bytes | None) -> Path:
+    """The tiny valid ranking folder, with files replaced (or removed, for None) by `changes`."""
+    files: dict[str, str | bytes | None] = {
+        "corpus.jsonl": CORPUS,
+        "queries.jsonl": QUERIES,
+        "qrels.tsv": QRELS,
+    }
+    files.update({name.replace("_", "."): content for name, content in changes.items()})
+    return write(tmp_path / "tiny", {name: content for name, content in files.items() if content is not None})
+
+
+def error_of(folder: Path) -> str:
+    with pytest.raises(ts.TestsetError) as info:
+        load_testset(folder)
+    assert isinstance(info.value, ValueError)
+    return str(info.value)
+
+
+# --- valid folders ---------------------------------------------------------------------------------
+
+
+def test_tiny_ranking_folder_loads_exactly(tmp_path):
+    folder = ranking_folder(tmp_path)
+    assert load_testset(folder) == RankingSet(name="tiny", **EXPECTED_RANKING)
+    assert load_testset(str(folder)) == RankingSet(name="tiny", **EXPECTED_RANKING)  # str path too
+
+
+def test_tiny_sts_folder_loads_exactly(tmp_path):
+    folder = write(tmp_path / "sts", {"pairs.jsonl": PAIRS})
+    loaded = load_testset(folder)
+    assert loaded == StsSet(
+        name="sts",
+        pairs=[
+            StsPair(a="한 소녀가 머리를 빗고 있다.", b="소녀가 머리를 빗는다.", score=4.2),
+            StsPair(a="개", b="고양이", score=0.0),
+        ],
+    )
+    assert type(loaded.pairs[1].score) is float
+
+
+def test_crlf_line_ends_and_a_byte_order_mark_are_accepted(tmp_path):
+    folder = ranking_folder(
+        tmp_path,
+        corpus_jsonl="\ufeff" + CORPUS.replace("\n", "\r\n"),
+        queries_jsonl=QUERIES.replace("\n", "\r\n"),
+        qrels_tsv=QRELS.replace("\n", "\r\n"),
+    )
+    assert load_testset(folder) == RankingSet(name="tiny", **EXPECTED_RANKING)
+
+
+def test_last_line_without_newline_and_integer_ids(tmp_path):
+    folder = ranking_folder(
+        tmp_path,
+        corpus_jsonl='{"id": 7, "text": "환불 규정"}',
+        queries_jsonl='{"id": 1, "text": "환불 돼요?"}',
+        qrels_tsv="query_id\tentry_id\tgrade\n1\t7\t1",
+    )
+    assert load_testset(folder) == RankingSet(
+        name="tiny",
+        corpus=[CorpusEntry(id="7", text="환불 규정")],
+        queries=[Query(id="1", text="환불 돼요?")],
+        qrels={"1": {"7": 1}},
+    )
+
+
+def test_text_inside_a_line_may_contain_unicode_line_separators(tmp_path):
+    # json.dumps(ensure_ascii=False) writes U+2028 raw; the loader must not split the line there.
+    corpus = json.dumps({"id": "e1", "text": "첫 줄\u2028둘째 줄"}, ensure_ascii=False) + "\n"
+    folder = ranking_folder(
+        tmp_path,
+        corpus_jsonl=corpus,
+        queries_jsonl=QUERIES,
+        qrels_tsv="query_id\tentry_id\tgrade\nq1\te1\t1\nq2\te1\t1\n",
+    )
+    assert load_testset(folder).corpus == [CorpusEntry(id="e1", text="첫 줄 둘째 줄")]
+
+
+def test_nfd_korean_loads_as_nfc(tmp_path):
+    nfd_text = unicodedata.normalize("NFD", "비밀번호를 잊어버렸어요")
+    nfd_id = unicodedata.normalize("NFD", "항목-1")
+    assert nfd_text != "비밀번호를 잊어버렸어요"  # really decomposed jamo on disk
+    corpus = json.dumps(
+        {"id": nfd_id, "text": nfd_text, "title": unicodedata.normalize("NFD", "계정")}, ensure_ascii=False
+    )
+    queries = json.dumps(
+        {"id": "q1", "text": unicodedata.normalize("NFD", "비번 까먹음")}, ensure_ascii=False
+    )
+    folder = ranking_folder(
+        tmp_path,
+        corpus_jsonl=corpus + "\n",
+        queries_jsonl=queries + "\n",
+        qrels_tsv=f"query_id\tentry_id\tgrade\nq1\t{nfd_id}\t1\n",
+    )
+    loaded = load_testset(folder)
+    assert loaded.corpus == [CorpusEntry(id="항목-1", text="비밀번호를 잊어버렸어요", title="계정")]
+    assert loaded.queries == [Query(id="q1", text="비번 까먹음")]
+    assert loaded.qrels == {"q1": {"항목-1": 1}}
+    sts = write(tmp_path / "sts", {"pairs.jsonl": json.dumps({"a": nfd_text, "b": "가", "score": 1}) + "\n"})
+    assert load_testset(sts).pairs == [StsPair(a="비밀번호를 잊어버렸어요", b="가", score=1.0)]
+
+
+# --- broken folders: one TestsetError naming the file and the line -------------------------------
+
+BAD_CORPUS_LINE3 = CORPUS.splitlines(keepends=True)[:2]
+BROKEN_RANKING = [
+    # (file, replacement content, expected message after "<path>: ")
+    ("corpus.jsonl", "".join(BAD_CORPUS_LINE3) + '{"text": "환불 규정"}\n', "line 3: missing 'id'"),
+    ("corpus.jsonl", "".join(BAD_CORPUS_LINE3) + '{"id": "  ", "text": "환불 규정"}\n', "line 3: empty 'id'"),
+    (
+        "corpus.jsonl",
+        "".join(BAD_CORPUS_LINE3) + '{"id": ["e3"], "text": "환불"}\n',
+        "line 3: 'id' must be a string, got list",
+    ),
+    ("corpus.jsonl", "".join(BAD_CORPUS_LINE3) + '{"id": "e3"}\n', "line 3: missing 'text'"),
+    (
+        "corpus.jsonl",
+        "".join(BAD_CORPUS_LINE3) + '{"id": "e3", "text": " \\u200b\\t "}\n',
+        "line 3: empty 'text'",
+    ),
+    (
+        "corpus.jsonl",
+        "".join(BAD_CORPUS_LINE3) + '{"id": "e3", "text": 5}\n',
+        "line 3: 'text' must be a string, got int",
+    ),
+    (
+        "corpus.jsonl",
+        "".join(BAD_CORPUS_LINE3) + '{"id": "e3", "text": "a", "title": 1}\n',
+        "line 3: 'title' must be a string, got int",
+    ),
+    (
+        "corpus.jsonl",
+        "".join(BAD_CORPUS_LINE3) + '{"id": "e1", "text": "환불 규정"}\n',
+        "line 3: duplicate id 'e1' (first on line 1)",
+    ),
+    (
+        "corpus.jsonl",
+        "".join(BAD_CORPUS_LINE3) + '["e3", "환불 규정"]\n',
+        "line 3: expected a JSON object, got list",
+    ),
+    (
+        "corpus.jsonl",
+        "".join(BAD_CORPUS_LINE3) + '{"id": "e3", "text": "a", "text": "b"}\n',
+        "line 3: invalid JSON object (duplicate key 'text')",
+    ),
+    (
+        "corpus.jsonl",
+        CORPUS.replace("\n", "\n\n", 1),
+        "line 2: empty line (JSON lines files have one object on every line)",
+    ),
+    ("corpus.jsonl", "", "line 1: no entries (the file is empty)"),
+    (
+        "queries.jsonl",
+        '{"id": "q1", "text": "비번 까먹었어요"}\n{"id": "q1", "text": "택배"}\n',
+        "line 2: duplicate id 'q1' (first on line 1)",
+    ),
+    (
+        "queries.jsonl",
+        '{"id": "q1", "text": "비번 까먹었어요"}\n{"id": "q2", "text": ""}\n',
+        "line 2: empty 'text'",
+    ),
+    ("queries.jsonl", "", "line 1: no queries (the file is empty)"),
+    (
+        "queries.jsonl",
+        QUERIES + '{"id": "q3", "text": "영수증 주세요"}\n',
+        "line 3: query 'q3' has no relevant entry in qrels.tsv",
+    ),
+    (
+        "qrels.tsv",
+        "query\tentry\tgrade\nq1\te1\t1\nq2\te2\t1\n",
+        "line 1: wrong header 'query\\tentry\\tgrade', expected 'query_id\\tentry_id\\tgrade'",
+    ),
+    (
+        "qrels.tsv",
+        "q1\te1\t1\nq2\te2\t1\n",
+        "line 1: wrong header 'q1\\te1\\t1', expected 'query_id\\tentry_id\\tgrade'",
+    ),
+    ("qrels.tsv", "", "line 1: empty file, expected the header 'query_id\\tentry_id\\tgrade'"),
+    ("qrels.tsv", QRELS + "q9\te1\t1\n", "line 5: unknown query id 'q9' (not in queries.jsonl)"),
+    ("qrels.tsv", QRELS + "q1\te9\t1\n", "line 5: unknown entry id 'e9' (not in corpus.jsonl)"),
+    ("qrels.tsv", QRELS + "q1\te2\tx\n", "line 5: bad grade 'x' (expected an integer >= 1)"),
+    ("qrels.tsv", QRELS + "q1\te2\t0\n", "line 5: bad grade '0' (expected an integer >= 1)"),
+    ("qrels.tsv", QRELS + "q1\te2\t1.5\n", "line 5: bad grade '1.5' (expected an integer >= 1)"),
+    ("qrels.tsv", QRELS + "q1\te2\t-1\n", "line 5: bad grade '-1' (expected an integer >= 1)"),
+    (
+        "qrels.tsv",
+        QRELS + "q1\te2\n",
+        "line 5: expected 3 tab-separated fields (query_id, entry_id, grade), got 2",
+    ),
+    (
+        "qrels.tsv",
+        QRELS + "q1 e2 1\n",
+        "line 5: expected 3 tab-separated fields (query_id, entry_id, grade), got 1",
+    ),
+    (
+        "qrels.tsv",
+        QRELS + "q1\te2\t1\textra\n",
+        "line 5: expected 3 tab-separated fields (query_id, entry_id, grade), got 4",
+    ),
+    ("qrels.tsv", QRELS + "\te1\t1\n", "line 5: empty query_id"),
+    ("qrels.tsv", QRELS + "q2\te3\t1\n", "line 5: duplicate pair ('q2', 'e3') (first on line 4)"),
+    ("qrels.tsv", QRELS.replace("q2\te2\t1\n", "\n"), "line 3: empty line"),
+    # q2 left without judgements: reported on its line in queries.jsonl
+    (
+        "qrels.tsv",
+        "query_id\tentry_id\tgrade\nq1\te1\t1\n",
+        "line 2: query 'q2' has no relevant entry in qrels.tsv",
+    ),
+]
+
+
+@pytest.mark.parametrize(("filename", "content", "message"), BROKEN_RANKING)
+def test_broken_ranking_folder_names_file_and_line(tmp_path, filename, content, message):
+    folder = ranking_folder(tmp_path, **{filename.replace(".", "_"): content})
+    # a query without judgements is reported on its line in queries.jsonl, not in qrels.tsv
+    blamed = "queries.jsonl" if message.endswith("has no relevant entry in qrels.tsv") else filename
+    assert error_of(folder) == f"{folder / blamed}: {message}"
+
+
+@pytest.mark.parametrize("filename", ["corpus.jsonl", "queries.jsonl", "qrels.tsv"])
+def test_missing_ranking_file(tmp_path, filename):
+    folder = ranking_folder(tmp_path, **{filename.replace(".", "_"): None})
+    assert error_of(folder) == (
+        f"{folder / filename}: missing file (a test set needs pairs.jsonl, or corpus.jsonl + queries.jsonl + qrels.tsv)"
+    )
+
+
+def test_empty_folder_reports_the_first_missing_file(tmp_path):
+    folder = write(tmp_path / "empty", {})
+    assert error_of(folder) == (
+        f"{folder / 'corpus.jsonl'}: missing file (a test set needs pairs.jsonl, or corpus.jsonl + queries.jsonl + qrels.tsv)"
+    )
+
+
+def test_not_a_folder(tmp_path):
+    assert (
+        error_of(tmp_path / "nowhere") == f"{tmp_path / 'nowhere'}: not a test set folder (no such directory)"
+    )
+
+
+def test_invalid_json_names_file_line_and_column(tmp_path):
+    folder = ranking_folder(
+        tmp_path,
+        queries_jsonl='{"id": "q1", "text": "비번 까먹었어요"}\n{"id": "q2", "text": "택배 언제 와요?"\n',
+    )
+    assert (
+        error_of(folder)
+        == f"{folder / 'queries.jsonl'}: line 2: invalid JSON (Expecting ',' delimiter at column 33)"
+    )
+
+
+def test_invalid_utf8_names_file_and_line(tmp_path):
+    folder = ranking_folder(
+        tmp_path, corpus_jsonl=CORPUS.encode("utf-8") + b'{"id": "e4", "text": "\xed\x95"}\n'
+    )
+    assert error_of(folder) == (
+        f"{folder / 'corpus.jsonl'}: line 4: not valid UTF-8 (invalid continuation byte at byte {len(CORPUS.encode()) + 22})"
+    )
+
+
+BROKEN_PAIRS = [
+    ('{"a": "개", "b": "고양이", "score": "3.5"}\n', "line 1: 'score' must be a number, got '3.5'"),
+    ('{"a": "개", "b": "고양이", "score": true}\n', "line 1: 'score' must be a number, got True"),
+    ('{"a": "개", "b": "고양이", "score": NaN}\n', "line 1: 'score' must be a finite number, got nan"),
+    ('{"a": "개", "b": "고양이"}\n', "line 1: missing 'score'"),
+    ('{"a": "개", "b": "고양이", "score": 1}\n{"a": "개", "score": 1}\n', "line 2: missing 'b'"),
+    ('{"a": "", "b": "고양이", "score": 1}\n', "line 1: empty 'a'"),
+    (
+        '{"a": "개", "b": "고양이", "score": 1}\n{"a": "개", "b": "고양이", "score": 1,}\n',
+        "line 2: invalid JSON (Expecting property name enclosed in double quotes at column 35)",
+    ),
+    ("", "line 1: no pairs (the file is empty)"),
+]
+
+
+@pytest.mark.parametrize(("content", "message"), BROKEN_PAIRS)
+def test_broken_sts_folder_names_file_and_line(tmp_path, content, message):
+    folder = write(tmp_path / "sts", {"pairs.jsonl": content})
+    assert error_of(folder) == f"{folder / 'pairs.jsonl'}: {message}"
+
+
+def test_folder_with_both_kinds_is_rejected(tmp_path):
+    folder = ranking_folder(tmp_path)
+    write(folder, {"pairs.jsonl": PAIRS})
+    assert error_of(folder) == (
+        f"{folder / 'pairs.jsonl'}: the folder also has corpus.jsonl, queries.jsonl, qrels.tsv; a test set is either "
+        "STS (pairs.jsonl) or ranking (corpus.jsonl, queries.jsonl, qrels.tsv)"
+    )
+
+
+# --- the bundled sets ------------------------------------------------------------------------------
+
+
+def test_bundled_sets_are_the_expected_ones():
+    kinds = {}
+    for meta_file in sorted(TESTSETS.glob("*/meta.json")):
+        meta = json.loads(meta_file.read_text(encoding="utf-8"))
+        assert meta["name"] == meta_file.parent.name
+        kinds[meta["name"]] = meta["kind"]
+    assert kinds == {**BUNDLED, "sample_faq": "faq"}
+
+
+@pytest.mark.parametrize("name", sorted(BUNDLED))
+def test_bundled_set_loads_with_the_counts_of_its_meta(name):
+    meta = json.loads((TESTSETS / name / "meta.json").read_text(encoding="utf-8"))
+    loaded = load_testset(TESTSETS / name)
+    assert loaded.name == name
+    if BUNDLED[name] == "ranking":
+        assert isinstance(loaded, RankingSet)
+        assert meta["counts"] == {
+            "entries": len(loaded.corpus),
+            "queries": len(loaded.queries),
+            "qrels": sum(len(entries) for entries in loaded.qrels.values()),
+        }
+        assert set(loaded.qrels) == {q.id for q in loaded.queries}
+        assert {grade for entries in loaded.qrels.values() for grade in entries.values()} == {1}
+    else:
+        assert isinstance(loaded, StsSet)
+        assert meta["counts"] == {"pairs": len(loaded.pairs)}
+        assert all(0.0 <= pair.score <= 5.0 for pair in loaded.pairs)
+    assert any(path.name.startswith("LICENSE") for path in (TESTSETS / name).iterdir())
+    assert (TESTSETS / name / "README.md").is_file()
+
+
+def test_bundled_counts():
+    """The numbers reported in testsets/README.md; a change here must be deliberate."""
+    counts = {
+        name: json.loads((TESTSETS / name / "meta.json").read_text(encoding="utf-8"))["counts"]
+        for name in BUNDLED
+    }
+    assert counts == {
+        "welfare": {"entries": 454, "queries": 9091, "qrels": 9092},
+        "parakqc": {"entries": 999, "queries": 8988, "qrels": 8995},
+        "stylekqc": {"entries": 480, "queries": 2399, "qrels": 2399},
+        "korsts_dev": {"pairs": 1500},
+        "korsts_test": {"pairs": 1379},
+    }
+
+
+def test_sample_faq_csv_and_jsonl_hold_the_same_rows():
+    folder = TESTSETS / "sample_faq"
+    text = (folder / "faqs.csv").read_text(encoding="utf-8")
+    assert text.startswith("id,question,answer,category\n")
+    rows = list(csv.DictReader(io.StringIO(text, newline="")))
+    lines = (folder / "faqs.jsonl").read_text(encoding="utf-8").splitlines()
+    assert rows == [json.loads(line) for line in lines]
+    ids = [row["id"] for row in rows]
+    assert ids == sorted(set(ids))
+    assert all(
+        all(row[key] and row[key] == unicodedata.normalize("NFC", row[key]).strip() for key in row)
+        for row in rows
+    )
+    meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+    assert meta["counts"] == {"entries": 308, "welfare_entries": 300, "hand_written_entries": 8}
+    assert len(rows) == 308
+    assert sum(1 for i in ids if i.startswith("site-")) == 8
+    password = [row for row in rows if "비밀번호를 잊어버렸어요" in row["question"]]
+    assert [row["id"] for row in password] == ["site-001"]
+    assert password[0]["question"] == "비밀번호를 잊어버렸어요. 어떻게 찾나요?"
+    assert "비밀번호 찾기" in password[0]["answer"]
+
+
+def test_build_script_reproduces_the_committed_files(tmp_path):
+    assert RAW.is_dir(), f"the raw test data must be at {RAW} (shared/ beside the checkout)"
+    result = subprocess.run(
+        [sys.executable, str(TESTSETS / "build.py"), "--raw", str(RAW), "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["welfare"] == {"kind": "ranking", "entries": 454, "queries": 9091, "qrels": 9092}
+    built = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
+    committed = sorted(
+        p.relative_to(TESTSETS)
+        for p in TESTSETS.rglob("*")
+        if p.is_file() and p.name != "build.py" and "__pycache__" not in p.parts
+    )
+    assert built == committed
+    for rel in built:
+        assert (tmp_path / rel).read_bytes() == (TESTSETS / rel).read_bytes(), rel
