@@ -111,6 +111,189 @@ def embed(
         out.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
+faqs_cli = typer.Typer(help="Manage the FAQ entries of a data directory.", no_args_is_help=True)
+index_cli = typer.Typer(help="Build and manage index snapshots.", no_args_is_help=True)
+cli.add_typer(faqs_cli, name="faqs")
+cli.add_typer(index_cli, name="index")
+
+DirOption = Annotated[
+    Path | None,
+    typer.Option("--index", help="Data directory of the FAQ collection. Default: FAQSEARCH_DATA_DIR."),
+]
+OutOption = Annotated[
+    Path | None,
+    typer.Option("--out", help="Data directory of the FAQ collection. Default: FAQSEARCH_DATA_DIR."),
+]
+
+
+def data_dir_of(option: Path | None) -> Path:
+    return option if option is not None else get_settings().data_dir
+
+
+def print_json(payload: object) -> None:
+    sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
+
+
+@faqs_cli.command("import")
+def faqs_import(
+    file: Annotated[
+        Path, typer.Argument(help="CSV (UTF-8 or CP949), JSONL or XLSX: id, question[, answer][, category].")
+    ],
+    out: OutOption = None,
+) -> None:
+    """Import (upsert by id) FAQ entries; a file with any bad row changes nothing."""
+    from indexing.faq_import import import_faqs
+    from indexing.store import FaqStore
+
+    try:
+        with FaqStore.open(data_dir_of(out)) as store:
+            result = import_faqs(store, file)
+            total = store.count()
+    except (ValueError, OSError) as exc:
+        raise fail(str(exc)) from exc
+    typer.echo(
+        f"imported {file}: {result.inserted} new, {result.updated} updated, {result.unchanged} unchanged; "
+        f"{total} entries in {data_dir_of(out)}",
+        err=True,
+    )
+
+
+@index_cli.command("build")
+def index_build(
+    faqs: Annotated[
+        Path | None, typer.Option("--faqs", help="Import this FAQ file first (upsert by id).")
+    ] = None,
+    out: OutOption = None,
+    model: ModelOption = None,
+    pooling: PoolingOption = None,
+    index_type: Annotated[
+        str | None,
+        typer.Option("--index-type", help="flat (exact) | hnsw | ivf. Default: FAQSEARCH_INDEX_TYPE."),
+    ] = None,
+) -> None:
+    """Encode every FAQ entry, build the FAISS index and switch to the new snapshot atomically."""
+    from tqdm import tqdm
+
+    from indexing.build import build_snapshot
+    from indexing.faq_import import import_faqs
+    from indexing.store import FaqStore
+    from indexing.vector_index import IndexParams
+    from models.pooling import parse_pooling
+
+    settings = get_settings()
+    data_dir = data_dir_of(out)
+    try:
+        spec = parse_pooling(pooling or settings.pooling)
+        params = IndexParams(type=index_type or settings.index_type)
+        if faqs is not None:
+            with FaqStore.open(data_dir) as store:
+                import_faqs(store, faqs)
+        encoder = load_encoder(model)
+        with tqdm(total=0, unit="sent", desc="encoding", file=sys.stderr, dynamic_ncols=True) as bar:
+
+            def progress(done: int, total: int) -> None:
+                bar.total = total
+                bar.update(done - bar.n)
+
+            result = build_snapshot(
+                data_dir, encoder, spec.name, params, keep=settings.snapshot_keep, progress=progress
+            )
+    except (ValueError, OSError) as exc:
+        raise fail(str(exc)) from exc
+    typer.echo(
+        f"built {result.snapshot.version} in {data_dir}: {result.count} entries, {encoder.name}, "
+        f"pooling {spec.name}, {params.type} index, {result.seconds:.1f}s "
+        f"({result.encode_seconds:.1f}s encoding)",
+        err=True,
+    )
+
+
+@index_cli.command("list")
+def index_list(index: DirOption = None) -> None:
+    """One JSON line per snapshot, oldest first."""
+    from indexing.snapshots import Snapshots
+
+    try:
+        for info in Snapshots(data_dir_of(index)).list():
+            print_json(
+                {
+                    "version": info.version,
+                    "current": info.is_current,
+                    "count": info.manifest.get("count"),
+                    "pooling": info.manifest.get("pooling"),
+                    "created_at": info.manifest.get("created_at"),
+                }
+            )
+    except (ValueError, OSError) as exc:
+        raise fail(str(exc)) from exc
+
+
+@index_cli.command("info")
+def index_info(
+    version: Annotated[str | None, typer.Argument(help="Snapshot version; default: the current one.")] = None,
+    index: DirOption = None,
+) -> None:
+    """Print a snapshot's manifest."""
+    from indexing.snapshots import Snapshots
+
+    try:
+        info = Snapshots(data_dir_of(index)).info(version)
+    except (ValueError, OSError) as exc:
+        raise fail(str(exc)) from exc
+    print_json({"version": info.version, "current": info.is_current, "manifest": info.manifest})
+
+
+@index_cli.command("rollback")
+def index_rollback(
+    version: Annotated[
+        str | None, typer.Argument(help="Snapshot to switch to; default: the previous one.")
+    ] = None,
+    index: DirOption = None,
+) -> None:
+    """Switch the current snapshot back to an older one."""
+    from indexing.snapshots import Snapshots
+
+    try:
+        info = Snapshots(data_dir_of(index)).rollback(version)
+    except (ValueError, OSError) as exc:
+        raise fail(str(exc)) from exc
+    typer.echo(f"current snapshot is now {info.version}", err=True)
+
+
+@cli.command()
+def search(
+    queries: Annotated[list[str], typer.Argument(help="Queries (one JSON line of hits each).")],
+    index: DirOption = None,
+    top_k: Annotated[int, typer.Option("--top-k", min=1, max=100, help="Hits per query.")] = 10,
+    mode: Annotated[
+        str | None, typer.Option("--mode", help="dense | bm25 | hybrid. Default: FAQSEARCH_SEARCH_MODE.")
+    ] = None,
+    model: ModelOption = None,
+) -> None:
+    """Search the index: one JSON line per query, {"query", "hits": [{"id", "question", "score"}]}."""
+    from indexing.searcher import Searcher, check_mode
+
+    settings = get_settings()
+    try:
+        chosen_mode = check_mode(mode or settings.search_mode)
+        searcher = Searcher.open(data_dir_of(index), load_encoder(model), rrf_k=settings.rrf_k)
+        results = searcher.search(queries, top_k=top_k, mode=chosen_mode)
+        assert searcher.store is not None
+        for query, hits in zip(queries, results, strict=True):
+            entries = {h.id: searcher.store.get(h.id) for h in hits}
+            print_json(
+                {
+                    "query": query,
+                    "hits": [
+                        {"id": h.id, "question": getattr(entries[h.id], "question", None), "score": h.score}
+                        for h in hits
+                    ],
+                }
+            )
+    except (ValueError, OSError) as exc:
+        raise fail(str(exc)) from exc
+
+
 def main() -> None:
     cli()
 

@@ -35,6 +35,14 @@ class Settings(BaseSettings):
     batch_size: int = Field(64, ge=1, le=4096, description="Sentences per encoder forward pass.")
     pooling: str = Field("mean", description="Default pooling variant (see `faqsearch embed --help`).")
     data_dir: Path = Field(Path("data"), description="Folder of one FAQ collection: store and snapshots.")
+    index_type: Literal["flat", "hnsw", "ivf"] = Field(
+        "flat", description="FAISS index built by `index build`: flat (exact), hnsw or ivf (large corpora)."
+    )
+    snapshot_keep: int = Field(
+        3, ge=1, description="Index snapshots kept on disk (the current one always is)."
+    )
+    search_mode: Literal["dense", "bm25", "hybrid"] = Field("dense", description="Default search mode.")
+    rrf_k: int = Field(60, ge=1, description="k of reciprocal rank fusion in hybrid search.")
 
 
 @lru_cache(maxsize=1)

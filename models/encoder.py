@@ -9,6 +9,7 @@ Results always come back in input order.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -34,6 +35,31 @@ class ModelLoadError(ValueError):
 def default_prefix(model_name: str) -> str:
     """e5 models expect `query: ` before symmetric-matching input; other models get no prefix."""
     return E5_PREFIX if "e5" in Path(model_name.rstrip("/")).name.lower() else ""
+
+
+def model_fingerprint(name_or_path: str) -> str:
+    """sha256 over the model's weight files (name and bytes), the same on every device and dtype.
+
+    A hub id is looked up in the local cache only; index manifests record this to catch an index
+    being served with a different model than the one that built it.
+    """
+    import hashlib
+
+    folder = Path(name_or_path).expanduser()
+    if not folder.is_dir():
+        from huggingface_hub import snapshot_download
+
+        folder = Path(snapshot_download(name_or_path, local_files_only=True))
+    weights = sorted(p for p in folder.iterdir() if p.suffix in (".safetensors", ".bin") and p.is_file())
+    if not weights:
+        raise ModelLoadError(f"no weight files (*.safetensors, *.bin) in {folder}")
+    digest = hashlib.sha256()
+    for path in weights:
+        digest.update(path.name.encode() + b"\0")
+        with path.open("rb") as handle:
+            while chunk := handle.read(1 << 22):
+                digest.update(chunk)
+    return digest.hexdigest()
 
 
 @dataclass
@@ -148,6 +174,10 @@ class Encoder:
             max_length=max_length or limit,
             batch_size=batch_size,
         )
+
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        return model_fingerprint(self.name)
 
     @property
     def dim(self) -> int:

@@ -1,0 +1,192 @@
+"""Benchmark: full index rebuild vs encoding alone, for the acceptance criterion
+
+    "rebuild of the 10k-entry set on CPU takes no more than 1.15x the time of encoding those entries alone".
+
+Builds an FAQ set of N distinct Korean sentences from the bundled test sets (parakqc corpus and
+queries first, then welfare, then stylekqc), imports it into a fresh temporary data directory with
+`FaqStore`, loads one `Encoder`, warms everything up on 200 sentences (not timed), then measures,
+interleaved, R times each:
+
+    encode_s   indexing.build.encode_entries(encoder, questions, pooling, bm25 or None)
+    rebuild_s  indexing.build.build_snapshot(data_dir, encoder, pooling): re-read the store, Kiwi
+               morphemes + BM25 fit, encode, build FAISS, write and switch the snapshot
+
+and prints one JSON object to stdout (progress goes to stderr). ratio_median is the median over the
+repeats of rebuild_s / encode_s of the same repeat.
+
+    python bench/rebuild.py                       # 10k entries: several minutes on 2 cores
+    python bench/rebuild.py --entries 1000 --repeats 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_MODEL = REPO_ROOT.parent / "shared" / "models" / "me5-small-koen"
+# (test set, file) in the order sentences are taken from them.
+SOURCES = [
+    ("parakqc", "corpus.jsonl"),
+    ("parakqc", "queries.jsonl"),
+    ("welfare", "corpus.jsonl"),
+    ("welfare", "queries.jsonl"),
+    ("stylekqc", "corpus.jsonl"),
+    ("stylekqc", "queries.jsonl"),
+]
+WARMUP_SENTENCES = 200
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def faq_sentences(count: int) -> tuple[list[str], dict[str, int]]:
+    """The first `count` distinct (after normalisation) sentences of SOURCES, and how many came from each."""
+    from models.text import normalize_text
+
+    seen: set[str] = set()
+    sentences: list[str] = []
+    used: dict[str, int] = {}
+    for name, file in SOURCES:
+        path = REPO_ROOT / "testsets" / name / file
+        taken = 0
+        with path.open(encoding="utf-8") as lines:
+            for line in lines:
+                if len(sentences) >= count:
+                    break
+                text = normalize_text(json.loads(line)["text"])
+                if text and text not in seen:
+                    seen.add(text)
+                    sentences.append(text)
+                    taken += 1
+        if taken:
+            used[f"{name}/{file}"] = taken
+        if len(sentences) >= count:
+            return sentences, used
+    raise SystemExit(
+        f"the bundled test sets hold only {len(sentences)} distinct sentences; asked for {count}"
+    )
+
+
+def machine() -> dict[str, object]:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import torch
+
+    return {
+        "cpu": cpu,
+        "cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--model", default=str(DEFAULT_MODEL), help="model folder (default: %(default)s)")
+    parser.add_argument("--entries", type=int, default=10_000, help="FAQ entries (default: %(default)s)")
+    parser.add_argument("--pooling", default="mean", help="pooling variant (default: %(default)s)")
+    parser.add_argument("--repeats", type=int, default=1, help="timed rounds of each (default: %(default)s)")
+    parser.add_argument("--device", default="cpu", help="encoder device (default: %(default)s)")
+    parser.add_argument(
+        "--batch-size", type=int, default=64, help="encoder batch size (default: %(default)s)"
+    )
+    args = parser.parse_args(argv)
+    if args.entries < 1 or args.repeats < 1:
+        parser.error("--entries and --repeats must be at least 1")
+
+    sys.path.insert(0, str(REPO_ROOT))
+    import faiss  # noqa: F401  # imported here so the first rebuild does not pay for it
+
+    from indexing.build import build_snapshot, encode_entries
+    from indexing.store import FaqEntry, FaqStore
+    from models.bm25 import Bm25Stats
+    from models.encoder import Encoder
+    from models.morphemes import terms
+    from models.pooling import parse_pooling
+
+    spec = parse_pooling(args.pooling)
+    questions, used = faq_sentences(args.entries)
+    log(f"{len(questions)} sentences from {used}")
+    encoder = Encoder.load(args.model, device=args.device, batch_size=args.batch_size)
+    # BM25 pooling weighs tokens with the corpus statistics; the rebuild fits them itself (timed),
+    # encoding alone gets them fitted beforehand (not timed).
+    bm25 = Bm25Stats.fit(terms(questions)) if spec.needs_bm25 else None
+
+    with tempfile.TemporaryDirectory(prefix="faqsearch-bench-") as tmp:
+        data_dir = Path(tmp) / "data"
+        with FaqStore.open(data_dir) as store:
+            store.upsert_many(FaqEntry(id=f"bench-{i:05d}", question=q) for i, q in enumerate(questions))
+            assert store.count() == len(questions)
+
+        # Warm-up, not timed: Kiwi's model (the rebuild analyses morphemes whatever the pooling),
+        # the encoder's first batches, FAISS.
+        warm = questions[:WARMUP_SENTENCES]
+        warm_bm25 = Bm25Stats.fit(terms(warm))
+        encode_entries(encoder, warm, spec.name, warm_bm25 if spec.needs_bm25 else None)
+        load_before = os.getloadavg()
+
+        encode_s: list[float] = []
+        rebuild_s: list[float] = []
+        encode_in_rebuild_s: list[float] = []
+        for round_ in range(args.repeats):
+            started = time.perf_counter()
+            vectors = encode_entries(encoder, questions, spec.name, bm25)
+            encode_s.append(time.perf_counter() - started)
+            assert vectors.shape == (len(questions), encoder.dim)
+            started = time.perf_counter()
+            result = build_snapshot(data_dir, encoder, args.pooling)
+            rebuild_s.append(time.perf_counter() - started)
+            encode_in_rebuild_s.append(result.encode_seconds)
+            assert result.count == len(questions)
+            log(
+                f"round {round_ + 1}/{args.repeats}: encode {encode_s[-1]:.2f} s, rebuild {rebuild_s[-1]:.2f} s "
+                f"(of which encoding {result.encode_seconds:.2f} s)"
+            )
+
+    ratios = [r / e for r, e in zip(rebuild_s, encode_s, strict=True)]
+    report = {
+        "entries": len(questions),
+        "model": args.model,
+        "pooling": spec.name,
+        "device": str(encoder.device),
+        "batch_size": args.batch_size,
+        "encode_s": [round(x, 3) for x in encode_s],
+        "rebuild_s": [round(x, 3) for x in rebuild_s],
+        "encode_in_rebuild_s": [round(x, 3) for x in encode_in_rebuild_s],
+        "ratio_median": round(statistics.median(ratios), 4),
+        "ratios": [round(x, 4) for x in ratios],
+        "acceptance_max_ratio": 1.15,
+        # 1-minute load average before and after the timed rounds: above the core count, other
+        # processes competed for the CPU and the timings are suspect.
+        "loadavg_1m": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),  # KiB on Linux
+        "sources": used,
+        "machine": machine(),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    print(json.dumps(report, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,163 @@
+"""The index rebuild job: store -> sentence vectors + BM25 statistics -> FAISS -> a new snapshot.
+
+The snapshot is written to a temporary folder and switched in atomically (`indexing.snapshots`),
+so a build that fails or is killed leaves the current snapshot untouched.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from indexing.lexical import LexicalIndex
+from indexing.loaded_index import FORMAT_VERSION, LoadedIndex, question_digest
+from indexing.snapshots import SnapshotInfo, Snapshots
+from indexing.store import FaqEntry, FaqStore
+from indexing.vector_index import IndexParams, VectorIndex
+from models.bm25 import Bm25Stats
+from models.encoder import Encoder
+from models.morphemes import terms
+from models.pooling import parse_pooling
+
+ENCODE_CHUNK = 512  # sentences per progress step; each chunk is length-sorted and batched inside
+Progress = Callable[[int, int], None]  # (done, total)
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    snapshot: SnapshotInfo
+    count: int
+    seconds: float
+    encode_seconds: float
+
+
+def library_versions() -> dict[str, str]:
+    versions = {}
+    for name in (
+        "faqsearch",
+        "torch",
+        "transformers",
+        "tokenizers",
+        "faiss-cpu",
+        "faiss-gpu",
+        "kiwipiepy",
+        "numpy",
+    ):
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def encode_entries(
+    encoder: Encoder,
+    questions: Sequence[str],
+    pooling: str,
+    bm25: Bm25Stats | None,
+    progress: Progress | None = None,
+) -> np.ndarray:
+    """[N, D] vectors in input order; sorted by length across the whole corpus so chunks pad little."""
+    order = sorted(range(len(questions)), key=lambda i: len(questions[i]))
+    vectors = np.zeros((len(questions), encoder.dim), dtype=np.float32)
+    for start in range(0, len(order), ENCODE_CHUNK):
+        chunk = order[start : start + ENCODE_CHUNK]
+        vectors[chunk] = encoder.encode([questions[i] for i in chunk], pooling, bm25=bm25).vectors
+        if progress is not None:
+            progress(min(start + ENCODE_CHUNK, len(order)), len(order))
+    return vectors
+
+
+def index_from_entries(
+    entries: Sequence[FaqEntry],
+    encoder: Encoder,
+    pooling: str,
+    params: IndexParams,
+    *,
+    corpus_hash: str = "",
+    store_revision: int = 0,
+    progress: Progress | None = None,
+) -> tuple[LoadedIndex, float]:
+    """Encode entries and build every part of an index in memory -> (index, seconds spent encoding)."""
+    spec = parse_pooling(pooling)
+    questions = [entry.question for entry in entries]
+    corpus_terms = terms(questions)
+    bm25 = Bm25Stats.fit(corpus_terms)
+    started = time.perf_counter()
+    vectors = encode_entries(encoder, questions, spec.name, bm25 if spec.needs_bm25 else None, progress)
+    encode_seconds = time.perf_counter() - started
+    labels = np.arange(len(entries), dtype=np.int64)
+    vector_index = VectorIndex.build(vectors, labels, params)
+    manifest: dict[str, Any] = {
+        "format_version": FORMAT_VERSION,
+        "model": {
+            "name": encoder.name,
+            "sha256": encoder.fingerprint,
+            "prefix": encoder.prefix,
+            "max_length": encoder.max_length,
+        },
+        "pooling": spec.name,
+        "dim": encoder.dim,
+        "count": len(entries),
+        "index": vector_index.params.to_dict(),
+        "corpus_sha256": corpus_hash,
+        "store_revision": store_revision,
+        "bm25": {"k1": bm25.k1, "b": bm25.b, "n_docs": bm25.n_docs, "avgdl": bm25.avgdl},
+        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "libraries": library_versions(),
+    }
+    ids = [entry.id for entry in entries]
+    loaded = LoadedIndex(
+        manifest=manifest,
+        vectors=vector_index,
+        lexical=LexicalIndex.build(bm25, labels.tolist(), corpus_terms),
+        bm25=bm25,
+        id_of=dict(zip(labels.tolist(), ids, strict=True)),
+        label_of={faq_id: int(label) for faq_id, label in zip(ids, labels, strict=True)},
+        digest_of={entry.id: question_digest(entry.question) for entry in entries},
+        next_label=len(entries),
+    )
+    return loaded, encode_seconds
+
+
+def build_snapshot(
+    data_dir: Path,
+    encoder: Encoder,
+    pooling: str,
+    params: IndexParams | None = None,
+    *,
+    keep: int = 3,
+    progress: Progress | None = None,
+) -> BuildResult:
+    """Rebuild the index of `data_dir` from its store and switch to it atomically."""
+    started = time.perf_counter()
+    with FaqStore.open(data_dir) as store:
+        state = store.snapshot()
+    if not state.entries:
+        raise ValueError(
+            f"the FAQ store in {data_dir} is empty; import FAQs first "
+            "(faqsearch index build --faqs FILE, or faqsearch faqs import FILE)"
+        )
+    loaded, encode_seconds = index_from_entries(
+        state.entries,
+        encoder,
+        pooling,
+        params or IndexParams(),
+        corpus_hash=state.content_hash,
+        store_revision=state.revision,
+        progress=progress,
+    )
+    snapshots = Snapshots(data_dir, keep=keep)
+    snapshots.cleanup()  # leftovers of builds that were killed
+    with snapshots.create(loaded.manifest) as folder:
+        loaded.save_files(Path(folder))
+    info = snapshots.current_info()
+    assert info is not None  # create() just switched to it
+    return BuildResult(info, len(state.entries), time.perf_counter() - started, encode_seconds)

@@ -1,0 +1,127 @@
+"""One index in memory: FAISS vectors, lexical BM25 rows, BM25 statistics and the label <-> FAQ id map.
+
+On disk it is one snapshot folder (see `indexing.snapshots`):
+    manifest.json   what built it: model and weights hash, pooling, index type, counts, versions
+    index.faiss     the id-mapped FAISS index (labels are int64)
+    labels.json     {"labels": [...], "ids": [...], "digests": [...]}: label -> FAQ id and question digest
+    bm25_*          the BM25 statistics fitted on the corpus at build time
+    lexical.*       BM25 document-term weights for lexical search
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from indexing.lexical import LexicalIndex
+from indexing.vector_index import IndexParams, VectorIndex
+from models.bm25 import Bm25Stats
+
+FORMAT_VERSION = 1
+INDEX_FILE = "index.faiss"
+LABELS_FILE = "labels.json"
+
+
+class IndexMismatchError(ValueError):
+    """The snapshot was built with another model or pooling than the one configured."""
+
+
+def question_digest(question: str) -> str:
+    """Short digest of an entry's indexed text: tells whether an entry changed since the snapshot."""
+    return hashlib.sha256(question.encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass
+class LoadedIndex:
+    manifest: dict[str, Any]
+    vectors: VectorIndex
+    lexical: LexicalIndex
+    bm25: Bm25Stats
+    id_of: dict[int, str]  # label -> FAQ id
+    label_of: dict[str, int]  # FAQ id -> label
+    digest_of: dict[str, str]  # FAQ id -> question digest
+    next_label: int
+    version: str = ""
+    lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+
+    @property
+    def pooling(self) -> str:
+        return str(self.manifest["pooling"])
+
+    @property
+    def count(self) -> int:
+        return len(self.label_of)
+
+    def save_files(self, folder: Path) -> None:
+        """Write everything but the manifest (the snapshot writer adds it) into `folder`."""
+        with self.lock:
+            self.vectors.save(folder / INDEX_FILE)
+            labels = sorted(self.id_of)
+            ids = [self.id_of[label] for label in labels]
+            payload = {"labels": labels, "ids": ids, "digests": [self.digest_of[i] for i in ids]}
+            (folder / LABELS_FILE).write_text(json.dumps(payload, ensure_ascii=False), encoding="utf-8")
+            self.bm25.save(folder)
+            self.lexical.save(folder)
+
+    @classmethod
+    def load(cls, folder: Path, manifest: dict[str, Any], version: str) -> LoadedIndex:
+        if manifest.get("format_version") != FORMAT_VERSION:
+            raise ValueError(
+                f"snapshot {folder} has format {manifest.get('format_version')}, this version reads "
+                f"{FORMAT_VERSION}; rebuild the index (faqsearch index build)"
+            )
+        try:
+            params = IndexParams(**manifest["index"])
+            vectors = VectorIndex.load(folder / INDEX_FILE, params, int(manifest["dim"]))
+            payload = json.loads((folder / LABELS_FILE).read_text(encoding="utf-8"))
+            bm25 = Bm25Stats.load(folder)
+            lexical = LexicalIndex.load(folder, bm25)
+        except (OSError, KeyError, TypeError, RuntimeError) as exc:
+            raise ValueError(
+                f"snapshot {folder} is incomplete or damaged ({exc}); roll back (faqsearch index rollback) "
+                "or rebuild it (faqsearch index build)"
+            ) from exc
+        labels = [int(label) for label in payload["labels"]]
+        id_of = dict(zip(labels, payload["ids"], strict=True))
+        return cls(
+            manifest=manifest,
+            vectors=vectors,
+            lexical=lexical,
+            bm25=bm25,
+            id_of=id_of,
+            label_of={faq_id: label for label, faq_id in id_of.items()},
+            digest_of=dict(zip(payload["ids"], payload["digests"], strict=True)),
+            next_label=max(labels, default=-1) + 1,
+            version=version,
+        )
+
+    def check_compatible(self, *, model: str, fingerprint: str, pooling: str | None, dim: int) -> None:
+        """Refuse to serve an index built by another model or pooling, naming both sides."""
+        built = self.manifest["model"]
+        problems = []
+        if built["sha256"] != fingerprint or int(self.manifest["dim"]) != dim:
+            problems.append(
+                f"it was built with model {built['name']!r} (weights sha256 {built['sha256'][:12]}, dim "
+                f"{self.manifest['dim']}) but the configured model is {model!r} (sha256 {fingerprint[:12]}, dim {dim})"
+            )
+        if pooling is not None and pooling != self.pooling:
+            problems.append(
+                f"it was built with pooling {self.pooling!r} but the configured pooling is {pooling!r}"
+            )
+        if problems:
+            raise IndexMismatchError(
+                f"index {self.version or '(unsaved)'} does not match the configuration: "
+                + "; ".join(problems)
+                + ". Rebuild the index with the configured model and pooling (faqsearch index build), "
+                "or set FAQSEARCH_MODEL / FAQSEARCH_POOLING to what the index was built with."
+            )
+
+    def labels_to_ids(self, labels: np.ndarray) -> list[str | None]:
+        """FAISS labels -> FAQ ids; None for fillers (-1) and labels removed meanwhile."""
+        return [self.id_of.get(int(label)) if label >= 0 else None for label in labels]

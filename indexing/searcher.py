@@ -1,0 +1,241 @@
+"""The one search API that the service and the evaluation share: query texts in, ranked hits out.
+
+Modes: `dense` (sentence vectors, FAISS), `bm25` (lexical, Kiwi morphemes) and `hybrid`
+(reciprocal rank fusion of the two: score = sum over modes of 1 / (rrf_k + rank), rank from 1).
+
+Incremental updates: FAQ writes go to the store and, at once, to the live index (new vectors
+under fresh labels, old labels removed); no rebuild needed. The store is the source of truth: when
+a snapshot is loaded, entries written since it was built are applied on top (`catch_up`), so
+writes survive restarts. BM25 statistics stay those of the last rebuild until the next one: new
+entries are weighted with them, and unseen morphemes get the statistics' `unseen_idf`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from indexing.build import encode_entries
+from indexing.loaded_index import LoadedIndex, question_digest
+from indexing.snapshots import Snapshots
+from indexing.store import FaqEntry, FaqStore, UpsertResult
+from models.encoder import Encoder
+from models.morphemes import terms
+from models.pooling import parse_pooling
+from models.text import normalize_text
+
+SEARCH_MODES = ("dense", "bm25", "hybrid")
+DEFAULT_RRF_K = 60
+HYBRID_CANDIDATES = 100  # hits taken from each mode before fusion
+
+
+@dataclass(frozen=True)
+class Hit:
+    id: str
+    score: float
+
+
+class NoIndexError(ValueError):
+    """The data directory has no index yet."""
+
+
+def check_mode(mode: str) -> str:
+    if mode not in SEARCH_MODES:
+        raise ValueError(f"unknown search mode {mode!r}; valid: {', '.join(SEARCH_MODES)}")
+    return mode
+
+
+def reciprocal_rank_fusion(rankings: Sequence[Sequence[str]], k: int, top_k: int) -> list[Hit]:
+    """Fuse ranked id lists: score(id) = sum of 1 / (k + rank), rank from 1; ties by id."""
+    fused: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, faq_id in enumerate(ranking, start=1):
+            fused[faq_id] = fused.get(faq_id, 0.0) + 1.0 / (k + rank)
+    ordered = sorted(fused.items(), key=lambda item: (-item[1], item[0]))
+    return [Hit(faq_id, score) for faq_id, score in ordered[:top_k]]
+
+
+def _hits(ids: Sequence[str | None], scores: np.ndarray) -> list[Hit]:
+    """Hits in rank order without fillers, and each id once: while an entry is being replaced its
+    old and new vectors both exist for a moment, and only the better one may show."""
+    seen: set[str] = set()
+    hits = []
+    for faq_id, score in zip(ids, scores, strict=True):
+        if faq_id is not None and faq_id not in seen:
+            seen.add(faq_id)
+            hits.append(Hit(faq_id, float(score)))
+    return hits
+
+
+class Searcher:
+    def __init__(
+        self,
+        encoder: Encoder,
+        index: LoadedIndex,
+        store: FaqStore | None = None,
+        *,
+        rrf_k: int = DEFAULT_RRF_K,
+    ) -> None:
+        if rrf_k < 1:
+            raise ValueError(f"rrf_k must be >= 1, got {rrf_k}")
+        self.encoder = encoder
+        self.store = store
+        self.rrf_k = rrf_k
+        self._index = index
+        self._write_lock = threading.RLock()
+
+    @classmethod
+    def open(
+        cls,
+        data_dir: str | Path,
+        encoder: Encoder,
+        *,
+        pooling: str | None = None,
+        rrf_k: int = DEFAULT_RRF_K,
+    ) -> Searcher:
+        """Load the current snapshot of `data_dir`, check it matches `encoder` (and `pooling` if
+        given), and apply the store's writes made since it was built."""
+        data_dir = Path(data_dir)
+        info = Snapshots(data_dir).current_info()
+        if info is None:
+            raise NoIndexError(
+                f"no index in {data_dir}; build one with `faqsearch index build --faqs FILE --out {data_dir}`"
+            )
+        loaded = LoadedIndex.load(info.path, info.manifest, info.version)
+        loaded.check_compatible(
+            model=encoder.name,
+            fingerprint=encoder.fingerprint,
+            pooling=parse_pooling(pooling).name if pooling else None,
+            dim=encoder.dim,
+        )
+        searcher = cls(encoder, loaded, FaqStore.open(data_dir), rrf_k=rrf_k)
+        searcher.catch_up()
+        return searcher
+
+    @property
+    def index(self) -> LoadedIndex:
+        return self._index
+
+    # -- search -----------------------------------------------------------------------------------
+
+    def search(self, queries: Sequence[str], top_k: int = 10, mode: str = "dense") -> list[list[Hit]]:
+        """Ranked hits for each query, best first; at most `top_k` each, fewer if the index is small."""
+        check_mode(mode)
+        if top_k < 1:
+            raise ValueError(f"top_k must be >= 1, got {top_k}")
+        index = self._index  # one snapshot for the whole call, even if a swap happens meanwhile
+        if mode == "dense":
+            return self._dense(index, queries, top_k)
+        if mode == "bm25":
+            return self._lexical(index, queries, top_k)
+        depth = max(top_k, HYBRID_CANDIDATES)
+        dense = self._dense(index, queries, depth)
+        lexical = self._lexical(index, queries, depth)
+        return [
+            reciprocal_rank_fusion([[h.id for h in d], [h.id for h in lx]], self.rrf_k, top_k)
+            for d, lx in zip(dense, lexical, strict=True)
+        ]
+
+    def encode_queries(self, index: LoadedIndex, queries: Sequence[str]) -> np.ndarray:
+        spec = parse_pooling(index.pooling)
+        return self.encoder.encode(queries, spec, bm25=index.bm25 if spec.needs_bm25 else None).vectors
+
+    def _dense(self, index: LoadedIndex, queries: Sequence[str], top_k: int) -> list[list[Hit]]:
+        vectors = self.encode_queries(index, queries)
+        if len(queries) == 0:
+            return []
+        scores, labels = index.vectors.search(vectors, top_k)
+        return [
+            _hits(index.labels_to_ids(row_labels), row_scores)
+            for row_scores, row_labels in zip(scores, labels, strict=True)
+        ]
+
+    def _lexical(self, index: LoadedIndex, queries: Sequence[str], top_k: int) -> list[list[Hit]]:
+        texts = [normalize_text(q) for q in queries]
+        for position, text in enumerate(texts):
+            if not text:
+                raise ValueError(
+                    f"sentence {position} is empty after normalisation (only whitespace or control "
+                    "characters); send at least one visible character"
+                )
+        results = []
+        for query_terms in terms(texts):
+            scores, labels = index.lexical.search(query_terms, top_k)
+            results.append(_hits(index.labels_to_ids(labels), scores))
+        return results
+
+    # -- writes -----------------------------------------------------------------------------------
+
+    def _require_store(self) -> FaqStore:
+        if self.store is None:
+            raise ValueError("this searcher has no FAQ store; open it with Searcher.open(data_dir, ...)")
+        return self.store
+
+    def upsert(self, entries: Iterable[FaqEntry]) -> UpsertResult:
+        """Write entries to the store (all or nothing) and to the live index."""
+        store = self._require_store()
+        with self._write_lock:
+            result = store.upsert_many(list(entries))
+            self.catch_up()
+        return result
+
+    def delete(self, ids: Iterable[str]) -> int:
+        store = self._require_store()
+        with self._write_lock:
+            removed = store.delete_many(list(ids))
+            self.catch_up()
+        return removed
+
+    def catch_up(self) -> tuple[int, int]:
+        """Bring the live index in line with the store -> (entries added or changed, entries removed)."""
+        if self.store is None:
+            return 0, 0
+        with self._write_lock:
+            index = self._index
+            entries = self.store.all()
+            current = {entry.id for entry in entries}
+            changed = [e for e in entries if index.digest_of.get(e.id) != question_digest(e.question)]
+            gone = [faq_id for faq_id in index.label_of if faq_id not in current]
+            self._apply(index, changed, gone)
+            return len(changed), len(gone)
+
+    def _apply(self, index: LoadedIndex, changed: Sequence[FaqEntry], gone: Sequence[str]) -> None:
+        """Add new vectors under fresh labels before retiring old ones, so a concurrent search
+        always finds each entry under some label (labels are never reused)."""
+        if not changed and not gone:
+            return
+        with index.lock:
+            old_labels = [index.label_of[i] for i in [*gone, *(e.id for e in changed)] if i in index.label_of]
+            if changed:
+                spec = parse_pooling(index.pooling)
+                questions = [e.question for e in changed]
+                vectors = encode_entries(
+                    self.encoder, questions, spec.name, index.bm25 if spec.needs_bm25 else None
+                )
+                labels = list(range(index.next_label, index.next_label + len(changed)))
+                index.next_label += len(changed)
+                for label, entry in zip(labels, changed, strict=True):
+                    index.id_of[label] = entry.id
+                index.lexical.add(labels, terms(questions))
+                index.vectors.add(vectors, np.array(labels, dtype=np.int64))
+                for label, entry in zip(labels, changed, strict=True):
+                    index.label_of[entry.id] = label
+                    index.digest_of[entry.id] = question_digest(entry.question)
+            if old_labels:
+                index.vectors.remove(np.array(old_labels, dtype=np.int64))
+                index.lexical.remove(old_labels)
+                for label in old_labels:
+                    index.id_of.pop(label, None)
+            for faq_id in gone:
+                index.label_of.pop(faq_id, None)
+                index.digest_of.pop(faq_id, None)
+
+    def swap(self, index: LoadedIndex) -> None:
+        """Serve `index` from now on (atomic for searches), then apply writes it has not seen."""
+        with self._write_lock:
+            self._index = index
+            self.catch_up()
