@@ -171,14 +171,14 @@ def test_concurrent_writes_and_searches_lose_nothing(tmp_path, tiny_encoder):
 
     def worker(thread: int) -> None:
         try:
-            for step in range(250):
+            for step in range(300):  # 250 writes and 50 searches per thread: 1,000 writes in all
                 faq_id = f"t{thread}-{step % 25:02d}"
-                if step % 5 == 4:
+                if step % 6 == 5:
+                    searcher.search([f"질문 {step}"], top_k=5, mode=("dense", "bm25", "hybrid")[step % 3])
+                elif step % 6 == 4:
                     searcher.delete([faq_id])
                     with expected_lock:
                         expected.pop(faq_id, None)
-                elif step % 5 == 3:
-                    searcher.search([f"질문 {step}"], top_k=5, mode=("dense", "bm25", "hybrid")[step % 3])
                 else:
                     question = f"스레드 {thread} 질문 {step} 카드 분실"
                     searcher.upsert([FaqEntry(faq_id, question)])
