@@ -12,7 +12,8 @@ interleaved, R times each:
                morphemes + BM25 fit, encode, build FAISS, write and switch the snapshot
 
 and prints one JSON object to stdout (progress goes to stderr). ratio_median is the median over the
-repeats of rebuild_s / encode_s of the same repeat.
+repeats of rebuild_s / encode_s of the same repeat; ratio_of_minimums is min(rebuild_s) / min(encode_s).
+On a shared machine, check loadavg_1m (per round) before trusting a round.
 
     python bench/rebuild.py                       # 10k entries: several minutes on 2 cores
     python bench/rebuild.py --entries 1000 --repeats 3
@@ -143,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         warm = questions[:WARMUP_SENTENCES]
         warm_bm25 = Bm25Stats.fit(terms(warm))
         encode_entries(encoder, warm, spec.name, warm_bm25 if spec.needs_bm25 else None)
-        load_before = os.getloadavg()
+        loadavg: list[float] = []
 
         encode_s: list[float] = []
         rebuild_s: list[float] = []
@@ -158,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
             rebuild_s.append(time.perf_counter() - started)
             encode_in_rebuild_s.append(result.encode_seconds)
             assert result.count == len(questions)
+            loadavg.append(round(os.getloadavg()[0], 2))
             log(
                 f"round {round_ + 1}/{args.repeats}: encode {encode_s[-1]:.2f} s, rebuild {rebuild_s[-1]:.2f} s "
                 f"(of which encoding {result.encode_seconds:.2f} s)"
@@ -175,10 +177,12 @@ def main(argv: list[str] | None = None) -> int:
         "encode_in_rebuild_s": [round(x, 3) for x in encode_in_rebuild_s],
         "ratio_median": round(statistics.median(ratios), 4),
         "ratios": [round(x, 4) for x in ratios],
+        # Fastest rebuild over fastest encoding: the least disturbed by other processes.
+        "ratio_of_minimums": round(min(rebuild_s) / min(encode_s), 4),
         "acceptance_max_ratio": 1.15,
-        # 1-minute load average before and after the timed rounds: above the core count, other
-        # processes competed for the CPU and the timings are suspect.
-        "loadavg_1m": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
+        # 1-minute load average after each round: well above the core count, other processes
+        # competed for the CPU during it and its timings are suspect.
+        "loadavg_1m": loadavg,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),  # KiB on Linux
         "sources": used,
         "machine": machine(),
