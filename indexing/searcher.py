@@ -26,7 +26,7 @@ from indexing.store import FaqEntry, FaqStore, UpsertResult
 from models.encoder import Encoder
 from models.morphemes import terms
 from models.pooling import parse_pooling
-from models.text import normalize_text
+from models.text import normalize_sentences
 
 SEARCH_MODES = ("dense", "bm25", "hybrid")
 DEFAULT_RRF_K = 60
@@ -155,13 +155,7 @@ class Searcher:
         ]
 
     def _lexical(self, index: LoadedIndex, queries: Sequence[str], top_k: int) -> list[list[Hit]]:
-        texts = [normalize_text(q) for q in queries]
-        for position, text in enumerate(texts):
-            if not text:
-                raise ValueError(
-                    f"sentence {position} is empty after normalisation (only whitespace or control "
-                    "characters); send at least one visible character"
-                )
+        texts = normalize_sentences(queries)
         results = []
         for query_terms in terms(texts):
             scores, labels = index.lexical.search(query_terms, top_k)

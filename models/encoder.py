@@ -21,7 +21,7 @@ import torch
 from models.bm25 import Bm25Stats, token_weights
 from models.device import resolve_device, resolve_dtype
 from models.pooling import PoolingSpec, parse_pooling, pool
-from models.text import normalize_text
+from models.text import normalize_sentences
 
 logger = logging.getLogger(__name__)
 
@@ -191,19 +191,7 @@ class Encoder:
 
     def tokenize(self, texts: Sequence[str]) -> Tokenized:
         """Normalise, prefix and tokenise (no padding). Raises ValueError for empty sentences."""
-        if isinstance(texts, str) or not isinstance(texts, Sequence):
-            raise TypeError("texts must be a list of strings (wrap a single sentence in a list)")
-        normalised = []
-        for i, text in enumerate(texts):
-            if not isinstance(text, str):
-                raise TypeError(f"sentence {i} is {type(text).__name__}, not str")
-            clean = normalize_text(text)
-            if not clean:
-                raise ValueError(
-                    f"sentence {i} is empty after normalisation (only whitespace or control characters); "
-                    "send at least one visible character"
-                )
-            normalised.append(clean)
+        normalised = normalize_sentences(texts)
         if not normalised:
             return Tokenized([], [], [], [])
         # Overflow rows tell us which sentences were cut; only the first row of each is kept.

@@ -27,3 +27,24 @@ def normalize_text(text: str) -> str:
         raise TypeError(f"text must be str, not {type(text).__name__}")
     cleaned = "".join(ch if _keep(ch) else (" " if ch.isspace() else "") for ch in text)
     return " ".join(unicodedata.normalize("NFC", cleaned).split())
+
+
+def normalize_sentences(texts: object) -> list[str]:
+    """Normalise a list of sentences; a non-list, a non-str item or an empty sentence is an error
+    that names the sentence, since an empty query cannot mean anything."""
+    from collections.abc import Sequence
+
+    if isinstance(texts, str) or not isinstance(texts, Sequence):
+        raise TypeError("texts must be a list of strings (wrap a single sentence in a list)")
+    normalised = []
+    for i, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise TypeError(f"sentence {i} is {type(text).__name__}, not str")
+        clean = normalize_text(text)
+        if not clean:
+            raise ValueError(
+                f"sentence {i} is empty after normalisation (only whitespace or control characters); "
+                "send at least one visible character"
+            )
+        normalised.append(clean)
+    return normalised
