@@ -26,7 +26,7 @@ from indexing.store import FaqEntry, FaqStore, UpsertResult
 from models.encoder import Encoder
 from models.morphemes import terms
 from models.pooling import parse_pooling
-from models.text import normalize_sentences
+from models.text import normalize_sentences, normalize_text
 
 SEARCH_MODES = ("dense", "bm25", "hybrid")
 DEFAULT_RRF_K = 60
@@ -170,18 +170,27 @@ class Searcher:
         return self.store
 
     def upsert(self, entries: Iterable[FaqEntry]) -> UpsertResult:
-        """Write entries to the store (all or nothing) and to the live index."""
+        """Write entries to the store (all or nothing) and to the live index. Only the written
+        entries are looked at: a write costs the same whatever the size of the collection."""
         store = self._require_store()
+        entries = list(entries)
         with self._write_lock:
-            result = store.upsert_many(list(entries))
-            self.catch_up()
+            result = store.upsert_many(entries)
+            # Read back what the store holds: ids and text as normalised there, last write per id.
+            stored = {e.id: e for e in (store.get(entry.id) for entry in entries) if e is not None}
+            index = self._index
+            changed = [e for e in stored.values() if index.digest_of.get(e.id) != question_digest(e.question)]
+            self._apply(index, changed, [])
         return result
 
     def delete(self, ids: Iterable[str]) -> int:
         store = self._require_store()
+        ids = ids if isinstance(ids, str) else list(ids)  # a lone str is refused by the store
         with self._write_lock:
-            removed = store.delete_many(list(ids))
-            self.catch_up()
+            removed = store.delete_many(ids)
+            keys = dict.fromkeys(normalize_text(faq_id) for faq_id in ids)  # as the store normalises ids
+            index = self._index
+            self._apply(index, [], [key for key in keys if key in index.label_of])
         return removed
 
     def catch_up(self) -> tuple[int, int]:

@@ -126,6 +126,19 @@ def test_writes_show_in_the_next_search_and_survive_a_restart(tmp_path, entries,
         assert restarted.search([query], top_k=25) == searcher.search([query], top_k=25)
 
 
+def test_korean_ids_in_nfd_and_nfc_name_the_same_entry(tmp_path, entries, real_encoder):
+    with FaqStore.open(tmp_path) as store:
+        store.upsert_many(entries[:5])
+    build_snapshot(tmp_path, real_encoder, "mean")
+    searcher = Searcher.open(tmp_path, real_encoder)
+    question = "해외에서 카드를 잃어버렸을 때 분실 신고는 어떻게 하나요?"
+    searcher.upsert([FaqEntry(unicodedata.normalize("NFD", "카드-분실"), question)])
+    assert searcher.search([question], top_k=1)[0][0].id == "카드-분실"
+    assert searcher.delete(["카드-분실"]) == 1
+    assert "카드-분실" not in {h.id for h in searcher.search([question], top_k=10)[0]}
+    assert set(searcher.index.label_of) == {e.id for e in entries[:5]}
+
+
 def test_an_index_of_another_pooling_or_model_is_refused(data_dir, real_encoder, tiny_encoder):
     with pytest.raises(IndexMismatchError) as info:
         Searcher.open(data_dir, real_encoder, pooling="cls")
