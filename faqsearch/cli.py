@@ -48,14 +48,7 @@ def load_encoder(model: str | None):
     from models.encoder import Encoder
 
     settings = get_settings()
-    return Encoder.load(
-        model or settings.model,
-        device=settings.device,
-        precision=settings.precision,
-        prefix=settings.model_prefix,
-        max_length=settings.max_length,
-        batch_size=settings.batch_size,
-    )
+    return Encoder.load(model or settings.model, **settings.encoder_options())  # type: ignore[arg-type]
 
 
 def read_lines(path: Path) -> list[str]:
@@ -292,6 +285,27 @@ def search(
             )
     except (ValueError, OSError) as exc:
         raise fail(str(exc)) from exc
+
+
+@cli.command()
+def serve(
+    index: DirOption = None,
+    host: Annotated[str | None, typer.Option("--host", help="Default: FAQSEARCH_HOST (127.0.0.1).")] = None,
+    port: Annotated[
+        int | None, typer.Option("--port", min=1, max=65535, help="Default: FAQSEARCH_PORT (8000).")
+    ] = None,
+    model: ModelOption = None,
+) -> None:
+    """Run the HTTP service (FastAPI + uvicorn) over the index in --index."""
+    from app.server import run_server
+
+    settings = get_settings()
+    overrides: dict[str, object] = {}
+    if index is not None:
+        overrides["data_dir"] = index
+    if model is not None:
+        overrides["model"] = model
+    run_server(settings.model_copy(update=overrides), host=host or settings.host, port=port or settings.port)
 
 
 def main() -> None:

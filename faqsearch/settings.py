@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Precision = Literal["auto", "fp32", "bf16", "fp16"]
@@ -43,6 +43,40 @@ class Settings(BaseSettings):
     )
     search_mode: Literal["dense", "bm25", "hybrid"] = Field("dense", description="Default search mode.")
     rrf_k: int = Field(60, ge=1, description="k of reciprocal rank fusion in hybrid search.")
+
+    # -- the HTTP service (`faqsearch serve`) --
+    host: str = Field("127.0.0.1", description="Address `faqsearch serve` listens on.")
+    port: int = Field(8000, ge=1, le=65535, description="Port `faqsearch serve` listens on.")
+    api_key: SecretStr | None = Field(
+        None,
+        description="Bearer key for writes (/v1/faqs writes, /v1/index/rebuild). Unset: writes are refused.",
+    )
+    protect_reads: bool = Field(
+        False, description="Also require the API key for searches, rank, embed and reads of FAQs."
+    )
+    max_query_chars: int = Field(
+        1000, ge=1, description="Longest query or sentence accepted by the API, in characters (after NFC)."
+    )
+    max_body_bytes: int = Field(
+        4 * 1024 * 1024, ge=1024, description="Largest request body accepted (bigger: 413)."
+    )
+    micro_batching: bool = Field(
+        True, description="Let concurrent searches share one encoder forward pass."
+    )
+    batch_window_ms: float = Field(
+        3.0, ge=0, le=1000, description="How long a search waits for others to share its forward pass."
+    )
+    max_batch: int = Field(64, ge=1, le=4096, description="Most queries in one shared forward pass.")
+
+    def encoder_options(self) -> dict[str, object]:
+        """Keyword arguments of `models.encoder.Encoder.load` (all but the model name)."""
+        return {
+            "device": self.device,
+            "precision": self.precision,
+            "prefix": self.model_prefix,
+            "max_length": self.max_length,
+            "batch_size": self.batch_size,
+        }
 
 
 @lru_cache(maxsize=1)

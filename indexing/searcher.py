@@ -96,9 +96,11 @@ class Searcher:
         *,
         pooling: str | None = None,
         rrf_k: int = DEFAULT_RRF_K,
+        store: FaqStore | None = None,
     ) -> Searcher:
         """Load the current snapshot of `data_dir`, check it matches `encoder` (and `pooling` if
-        given), and apply the store's writes made since it was built."""
+        given), and apply the store's writes made since it was built. `store`: an already open
+        store of `data_dir` to share (the service keeps one); default: open one."""
         data_dir = Path(data_dir)
         info = Snapshots(data_dir).current_info()
         if info is None:
@@ -112,7 +114,7 @@ class Searcher:
             pooling=parse_pooling(pooling).name if pooling else None,
             dim=encoder.dim,
         )
-        searcher = cls(encoder, loaded, FaqStore.open(data_dir), rrf_k=rrf_k)
+        searcher = cls(encoder, loaded, store or FaqStore.open(data_dir), rrf_k=rrf_k)
         searcher.catch_up()
         return searcher
 

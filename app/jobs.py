@@ -1,0 +1,106 @@
+"""Index rebuild jobs: one at a time, in a background thread, swapped in atomically when done.
+
+Searches keep being answered from the served index while a job encodes; the new snapshot is
+written by `indexing.build.build_snapshot` (temporary folder, then an atomic switch), loaded, and
+handed to `on_built`, which swaps it in. A failed job records its error and changes nothing that
+is served.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from indexing.loaded_index import LoadedIndex
+
+logger = logging.getLogger(__name__)
+
+KEPT_JOBS = 100  # finished jobs remembered for GET /v1/index/jobs/{id}
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass
+class JobRecord:
+    job_id: str
+    state: str = "queued"  # queued -> running -> succeeded | failed
+    done: int = 0
+    total: int = 0
+    error: str | None = None
+    index_version: str | None = None
+    created_at: str = field(default_factory=_now)
+    finished_at: str | None = None
+
+
+class JobAlreadyRunningError(RuntimeError):
+    def __init__(self, job_id: str) -> None:
+        super().__init__(job_id)
+        self.job_id = job_id
+
+
+# build(progress) -> the new index, loaded; on_built(index) starts serving it.
+BuildFn = Callable[[Callable[[int, int], None]], LoadedIndex]
+
+
+class RebuildJobs:
+    def __init__(self, build: BuildFn, on_built: Callable[[LoadedIndex], None]) -> None:
+        self._build = build
+        self._on_built = on_built
+        self._jobs: OrderedDict[str, JobRecord] = OrderedDict()
+        self._lock = threading.Lock()
+        self._running: JobRecord | None = None
+        self._numbers = itertools.count(1)
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> JobRecord:
+        """Start a rebuild; raises JobAlreadyRunningError naming the running job."""
+        with self._lock:
+            if self._running is not None:
+                raise JobAlreadyRunningError(self._running.job_id)
+            job = JobRecord(
+                job_id=f"rebuild-{_now().replace(':', '').replace('-', '')[:15]}-{next(self._numbers)}"
+            )
+            self._jobs[job.job_id] = job
+            while len(self._jobs) > KEPT_JOBS:
+                self._jobs.popitem(last=False)
+            self._running = job
+        thread = threading.Thread(target=self._run, args=(job,), name=job.job_id, daemon=True)
+        self._threads = [t for t in self._threads if t.is_alive()] + [thread]
+        thread.start()
+        return job
+
+    def get(self, job_id: str) -> JobRecord | None:
+        with self._lock:
+            return self._jobs.get(job_id)
+
+    def join(self, timeout: float | None = None) -> None:
+        """Wait for running jobs (shutdown, tests)."""
+        for thread in list(self._threads):
+            thread.join(timeout)
+
+    def _run(self, job: JobRecord) -> None:
+        job.state = "running"
+
+        def progress(done: int, total: int) -> None:
+            job.done, job.total = done, total
+
+        try:
+            index = self._build(progress)
+            self._on_built(index)
+            job.index_version = index.version
+            job.state = "succeeded"
+        except Exception as exc:  # recorded for the client; the served index is untouched
+            logger.exception("index rebuild %s failed", job.job_id)
+            job.error = str(exc) or type(exc).__name__
+            job.state = "failed"
+        finally:
+            job.finished_at = _now()
+            with self._lock:
+                self._running = None

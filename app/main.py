@@ -1,0 +1,81 @@
+"""The FastAPI application: `create_app(settings)`; the model and the index load in its lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from app.errors import error_response, install_error_handlers
+from app.limits import BodySizeLimit
+from app.metrics import RequestMetricsMiddleware, ServiceMetrics
+from app.routes import faqs, health, index, search
+from app.state import NotReadyError, ServiceState
+from faqsearch import __version__
+from faqsearch.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from models.encoder import Encoder
+
+logger = logging.getLogger(__name__)
+
+DESCRIPTION = """
+Semantic similarity search over Korean FAQs: a question in, the FAQ entries that mean the same
+thing out, ranked, even when no word is shared.
+
+Reads (`/v1/search`, `/v1/rank`, `/v1/embed`, GET `/v1/faqs`) are open unless
+`FAQSEARCH_PROTECT_READS` is set; writes need `Authorization: Bearer <FAQSEARCH_API_KEY>`.
+Every error is `{"error": {"code", "message"}}`.
+"""
+
+
+def load_encoder(settings: Settings) -> Encoder:
+    from models.encoder import Encoder
+
+    return Encoder.load(settings.model, **settings.encoder_options())  # type: ignore[arg-type]
+
+
+def create_app(settings: Settings | None = None, *, encoder: Encoder | None = None) -> FastAPI:
+    """Build the app. `encoder`: an already loaded encoder to use (tests, `faqsearch serve`)."""
+    settings = settings or get_settings()
+    metrics = ServiceMetrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        model = encoder or await run_in_threadpool(load_encoder, settings)
+        state = ServiceState(settings, model, metrics)
+        await run_in_threadpool(state.load_index)
+        await run_in_threadpool(state.warm_up)
+        await state.batcher.start()
+        app.state.service = state
+        if state.not_ready_reason:
+            logger.warning("not ready: %s", state.not_ready_reason)
+        try:
+            yield
+        finally:
+            await state.batcher.stop()
+            state.close()
+
+    app = FastAPI(
+        title="faqsearch",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+
+    @app.exception_handler(NotReadyError)
+    async def _not_ready(request: Request, exc: NotReadyError) -> JSONResponse:
+        return error_response(503, "not_ready", str(exc))
+
+    for router in (search.router, faqs.router, index.router, health.router):
+        app.include_router(router)
+    # The last added is outermost: metrics see every response, the size limit's 413 included.
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestMetricsMiddleware, metrics=metrics)
+    return app

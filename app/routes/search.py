@@ -1,0 +1,146 @@
+"""POST /v1/search, /v1/search/batch, /v1/rank, /v1/embed."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from fastapi import APIRouter
+from starlette.concurrency import run_in_threadpool
+
+from app.deps import Reader, State, checked_text
+from app.errors import ApiError
+from app.routes import ERROR_RESPONSES
+from app.schemas import (
+    BatchResult,
+    BatchSearchRequest,
+    BatchSearchResponse,
+    EmbedRequest,
+    EmbedResponse,
+    Hit,
+    QueryTerm,
+    RankedCandidate,
+    RankRequest,
+    RankResponse,
+    SearchRequest,
+    SearchResponse,
+)
+from app.state import ServiceState
+from indexing import searcher as search_api
+from models.pooling import PoolingSpec, parse_pooling
+
+router = APIRouter(prefix="/v1", responses=ERROR_RESPONSES, dependencies=[Reader])
+
+
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 3)
+
+
+def _hits(state: ServiceState, found: list[search_api.Hit], min_score: float | None) -> list[Hit]:
+    """Join hits with their stored question and answer; an entry deleted meanwhile is dropped."""
+    hits: list[Hit] = []
+    for hit in found:
+        if min_score is not None and hit.score < min_score:
+            continue
+        entry = state.store.get(hit.id)
+        if entry is not None:
+            hits.append(
+                Hit(
+                    id=entry.id,
+                    question=entry.question,
+                    answer=entry.answer,
+                    score=hit.score,
+                    rank=len(hits) + 1,
+                )
+            )
+    return hits
+
+
+def _explain(state: ServiceState, query: str, hits: list[Hit]) -> list[QueryTerm]:
+    """The query's morphemes with their BM25 weights, and per hit which of them its question has."""
+    from models.morphemes import analyze
+
+    searcher = state.require_searcher()
+    query_morphemes, *hit_morphemes = analyze([query, *(hit.question for hit in hits)])
+    weights = searcher.index.bm25.morpheme_weights(query_morphemes)
+    for hit, morphemes in zip(hits, hit_morphemes, strict=True):
+        present = {m.term for m in morphemes}
+        hit.matched_terms = [i for i, m in enumerate(query_morphemes) if m.term in present]
+    return [
+        QueryTerm(text=query[m.start : m.end], start=m.start, end=m.end, weight=round(float(w), 6))
+        for m, w in zip(query_morphemes, weights, strict=True)
+    ]
+
+
+@router.post("/search", response_model=SearchResponse, summary="Search the FAQ index")
+async def search(body: SearchRequest, state: State) -> SearchResponse:
+    started = time.perf_counter()
+    query = checked_text(state, body.query, "query")
+    mode = body.mode or state.settings.search_mode
+    state.require_searcher()
+    (found,), version = await state.batcher.search([query], body.top_k, mode)
+    hits = _hits(state, found, body.min_score)
+    terms = await run_in_threadpool(_explain, state, query, hits) if body.explain else None
+    return SearchResponse(
+        hits=hits, index_version=version, mode=mode, took_ms=_ms(started), query_terms=terms
+    )
+
+
+@router.post("/search/batch", response_model=BatchSearchResponse, summary="Search many queries at once")
+async def search_batch(body: BatchSearchRequest, state: State) -> BatchSearchResponse:
+    started = time.perf_counter()
+    queries = [checked_text(state, q, f"queries[{i}]") for i, q in enumerate(body.queries)]
+    mode = body.mode or state.settings.search_mode
+    state.require_searcher()
+    found, version = await state.batcher.search(queries, body.top_k, mode)
+    results = [
+        BatchResult(query=q, hits=_hits(state, hits, None)) for q, hits in zip(queries, found, strict=True)
+    ]
+    return BatchSearchResponse(results=results, index_version=version, mode=mode, took_ms=_ms(started))
+
+
+def _pooling(state: ServiceState, name: str | None) -> PoolingSpec:
+    try:
+        return parse_pooling(name or state.settings.pooling)
+    except ValueError as exc:
+        raise ApiError(422, "invalid_request", f"pooling: {exc}") from exc
+
+
+def _rank(state: ServiceState, spec: PoolingSpec, query: str, candidates: list[str]) -> np.ndarray:
+    """Cosine similarity of each candidate to the query -> [N]. BM25 pooling is fitted on the
+    candidates themselves: the list is the corpus at hand, and no index is involved."""
+    bm25 = None
+    if spec.needs_bm25:
+        from models.bm25 import Bm25Stats
+        from models.morphemes import terms
+
+        bm25 = Bm25Stats.fit(terms(candidates))
+    vectors = state.encoder.encode([query, *candidates], spec, bm25=bm25).vectors  # [1 + N, H]
+    return vectors[1:] @ vectors[0]
+
+
+@router.post("/rank", response_model=RankResponse, summary="Rank given sentences by similarity to a query")
+async def rank(body: RankRequest, state: State) -> RankResponse:
+    started = time.perf_counter()
+    spec = _pooling(state, body.pooling)
+    query = checked_text(state, body.query, "query")
+    candidates = [checked_text(state, c, f"candidates[{i}]") for i, c in enumerate(body.candidates)]
+    scores = await state.run_in_encoder(_rank, state, spec, query, candidates)
+    order = sorted(range(len(candidates)), key=lambda i: (-float(scores[i]), i))
+    results = [RankedCandidate(index=i, text=body.candidates[i], score=float(scores[i])) for i in order]
+    return RankResponse(results=results, pooling=spec.name, took_ms=_ms(started))
+
+
+@router.post("/embed", response_model=EmbedResponse, summary="Sentence vectors")
+async def embed(body: EmbedRequest, state: State) -> EmbedResponse:
+    spec = _pooling(state, body.pooling)
+    sentences = [checked_text(state, s, f"sentences[{i}]") for i, s in enumerate(body.sentences)]
+    # BM25 pooling uses the served index's statistics, so the vectors match the index's.
+    bm25 = state.require_searcher().index.bm25 if spec.needs_bm25 else None
+    encoded = await state.run_in_encoder(lambda: state.encoder.encode(sentences, spec, bm25=bm25))
+    return EmbedResponse(
+        vectors=encoded.vectors.tolist(),
+        dim=encoded.vectors.shape[1],
+        truncated=encoded.truncated.tolist(),
+        pooling=spec.name,
+    )

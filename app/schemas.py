@@ -1,0 +1,279 @@
+"""Request and response bodies of the API. Korean examples feed the OpenAPI page at /docs.
+
+Requests are strict (no "10" for 10) and refuse unknown fields, so a typo like `topk` is an error
+rather than silently ignored. Text is NFC-normalised by the layers below (`models.text`); length
+limits that depend on settings are checked in `app.deps`.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SearchMode = Literal["dense", "bm25", "hybrid"]
+MAX_TOP_K = 100
+MAX_BATCH_QUERIES = 64
+MAX_RANK_CANDIDATES = 1000
+MAX_EMBED_SENTENCES = 256
+MAX_BULK_FAQS = 1000
+
+
+class StrictBody(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+
+# -- search ---------------------------------------------------------------------------------------
+
+
+class SearchRequest(StrictBody):
+    query: str = Field(min_length=1, description="The question, in any normalisation form (NFC/NFD).")
+    top_k: int = Field(10, ge=1, le=MAX_TOP_K, description="Most hits to return.")
+    mode: SearchMode | None = Field(
+        None, description="dense | bm25 | hybrid. Default: FAQSEARCH_SEARCH_MODE."
+    )
+    min_score: float | None = Field(None, allow_inf_nan=False, description="Drop hits scoring below this.")
+    explain: bool = Field(
+        False, description="Also return the query's BM25 terms and which of them each hit contains."
+    )
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"query": "비밀번호를 잊어버렸어요", "top_k": 5, "mode": "dense"}]}
+    )
+
+
+class QueryTerm(BaseModel):
+    text: str = Field(description="The morpheme as written in the query.")
+    start: int = Field(description="Character offset in the NFC-normalised query.")
+    end: int
+    weight: float = Field(description="BM25 idf of the morpheme in the indexed FAQ collection.")
+
+
+class Hit(BaseModel):
+    id: str
+    question: str
+    answer: str | None
+    score: float
+    rank: int = Field(description="1 for the best hit.")
+    matched_terms: list[int] | None = Field(
+        None, description="With explain: indexes into query_terms of the terms this FAQ's question contains."
+    )
+
+
+class SearchResponse(BaseModel):
+    hits: list[Hit]
+    index_version: str
+    mode: SearchMode
+    took_ms: float
+    query_terms: list[QueryTerm] | None = None
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "hits": [
+                        {
+                            "id": "site-001",
+                            "question": "비밀번호를 잊어버렸어요. 어떻게 찾나요?",
+                            "answer": "로그인 화면의 '비밀번호 찾기'를 누르세요.",
+                            "score": 0.959,
+                            "rank": 1,
+                        }
+                    ],
+                    "index_version": "v000001",
+                    "mode": "dense",
+                    "took_ms": 21.4,
+                }
+            ]
+        }
+    )
+
+
+class BatchSearchRequest(StrictBody):
+    queries: list[str] = Field(min_length=1, max_length=MAX_BATCH_QUERIES)
+    top_k: int = Field(10, ge=1, le=MAX_TOP_K)
+    mode: SearchMode | None = None
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"queries": ["비밀번호를 잊어버렸어요", "회원 탈퇴는 어떻게 하나요?"], "top_k": 3}]
+        }
+    )
+
+
+class BatchResult(BaseModel):
+    query: str
+    hits: list[Hit]
+
+
+class BatchSearchResponse(BaseModel):
+    results: list[BatchResult]
+    index_version: str
+    mode: SearchMode
+    took_ms: float
+
+
+# -- rank and embed (no index needed) ---------------------------------------------------------------
+
+
+class RankRequest(StrictBody):
+    query: str = Field(min_length=1)
+    candidates: list[str] = Field(min_length=1, max_length=MAX_RANK_CANDIDATES)
+    pooling: str | None = Field(
+        None, description="Pooling variant, e.g. mean, cls, bm25. Default: FAQSEARCH_POOLING."
+    )
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "query": "신용 대출 신청은 어떻게 하나요?",
+                    "candidates": [
+                        "대출 신청 방법을 알려주세요",
+                        "오늘 날씨가 좋네요",
+                        "신용카드를 분실했어요",
+                    ],
+                }
+            ]
+        }
+    )
+
+
+class RankedCandidate(BaseModel):
+    index: int = Field(description="Position of the candidate in the request.")
+    text: str
+    score: float = Field(description="Cosine similarity to the query.")
+
+
+class RankResponse(BaseModel):
+    results: list[RankedCandidate]
+    pooling: str
+    took_ms: float
+
+
+class EmbedRequest(StrictBody):
+    sentences: list[str] = Field(min_length=1, max_length=MAX_EMBED_SENTENCES)
+    pooling: str | None = None
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"sentences": ["비밀번호를 잊어버렸어요"]}]})
+
+
+class EmbedResponse(BaseModel):
+    vectors: list[list[float]]
+    dim: int
+    truncated: list[bool]
+    pooling: str
+
+
+# -- FAQs -----------------------------------------------------------------------------------------
+
+
+class FaqBody(StrictBody):
+    question: str = Field(min_length=1)
+    answer: str | None = None
+    category: str | None = None
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"question": "영업시간이 어떻게 되나요?", "answer": "평일 9시부터 18시까지입니다."}]
+        }
+    )
+
+
+class FaqIn(FaqBody):
+    id: str = Field(min_length=1)
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "hours-1",
+                    "question": "영업시간이 어떻게 되나요?",
+                    "answer": "평일 9시부터 18시까지입니다.",
+                }
+            ]
+        }
+    )
+
+
+class Faq(BaseModel):
+    id: str
+    question: str
+    answer: str | None
+    category: str | None
+    created_at: str | None
+    updated_at: str | None
+
+
+class FaqWriteResponse(BaseModel):
+    faq: Faq
+    result: Literal["inserted", "updated", "unchanged"]
+
+
+class BulkUpsertRequest(StrictBody):
+    faqs: list[FaqIn] = Field(min_length=1, max_length=MAX_BULK_FAQS)
+
+
+class BulkUpsertResponse(BaseModel):
+    inserted: int
+    updated: int
+    unchanged: int
+
+
+class DeleteResponse(BaseModel):
+    deleted: str
+
+
+class FaqPage(BaseModel):
+    total: int
+    faqs: list[Faq]
+
+
+# -- index and jobs --------------------------------------------------------------------------------
+
+
+class IndexInfo(BaseModel):
+    version: str
+    entries: int = Field(description="Entries searchable now, including writes since the build.")
+    manifest: dict
+
+
+class JobAccepted(BaseModel):
+    job_id: str
+
+
+class JobProgress(BaseModel):
+    done: int
+    total: int
+
+
+class Job(BaseModel):
+    job_id: str
+    state: Literal["queued", "running", "succeeded", "failed"]
+    progress: JobProgress
+    error: str | None
+    index_version: str | None = Field(description="The snapshot the job built, once it succeeded.")
+    created_at: str
+    finished_at: str | None
+
+
+# -- health ---------------------------------------------------------------------------------------
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class Readiness(BaseModel):
+    status: Literal["ready"]
+    index_version: str
+    entries: int
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="Stable, machine-readable, e.g. invalid_request, not_ready, unauthorized.")
+    message: str = Field(description="What went wrong and what to change.")
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorDetail

@@ -1,0 +1,143 @@
+"""What the running service holds: settings, the encoder, the FAQ store, the served index (through
+a `Searcher`), the micro-batcher and rebuild jobs. Built once in the app's lifespan."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from app.batching import SearchBatcher
+from app.jobs import RebuildJobs
+from app.metrics import ServiceMetrics
+from faqsearch.settings import Settings
+from indexing.build import build_snapshot
+from indexing.loaded_index import LoadedIndex
+from indexing.searcher import Hit, NoIndexError, Searcher
+from indexing.snapshots import Snapshots
+from indexing.store import FaqStore
+from indexing.vector_index import IndexParams
+from models.encoder import Encoder
+
+logger = logging.getLogger(__name__)
+
+
+class NotReadyError(RuntimeError):
+    """No index can be served yet; the message says why and what to do."""
+
+
+class ServiceState:
+    def __init__(self, settings: Settings, encoder: Encoder, metrics: ServiceMetrics) -> None:
+        self.settings = settings
+        self.encoder = encoder
+        self.metrics = metrics
+        self.store = FaqStore.open(settings.data_dir)
+        self.searcher: Searcher | None = None
+        self.not_ready_reason: str | None = "the service is starting"
+        self.warm = False  # set once a first forward pass has run
+        # One thread runs every forward pass of the request path: concurrent passes would only
+        # fight over the same cores, and one queue makes micro-batching possible.
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="encoder")
+        self.batcher = SearchBatcher(
+            self.run_search,
+            self.executor,
+            metrics,
+            enabled=settings.micro_batching,
+            window_s=settings.batch_window_ms / 1000,
+            max_batch=settings.max_batch,
+        )
+        self.jobs = RebuildJobs(self.build_index, self.serve_index)
+        self._swap_lock = threading.Lock()
+        self._searcher_options: dict[str, Any] = {"rrf_k": settings.rrf_k}
+
+    # -- loading ----------------------------------------------------------------------------------
+
+    def load_index(self) -> None:
+        """Serve the data directory's current snapshot, if there is one that matches the model."""
+        try:
+            searcher = Searcher.open(
+                self.settings.data_dir,
+                self.encoder,
+                pooling=self.settings.pooling,
+                store=self.store,
+                **self._searcher_options,
+            )
+        except NoIndexError:
+            self.not_ready_reason = (
+                f"no index in {self.settings.data_dir} yet; add FAQs (POST /v1/faqs) and rebuild "
+                "(POST /v1/index/rebuild), or run `faqsearch index build --faqs FILE`"
+            )
+            return
+        except ValueError as exc:  # model or pooling mismatch, damaged snapshot
+            logger.error("index not served: %s", exc)
+            self.not_ready_reason = f"{exc} A rebuild (POST /v1/index/rebuild) also fixes this."
+            return
+        self._serve(searcher)
+
+    def warm_up(self) -> None:
+        """One forward pass so the first request does not pay for lazy initialisation."""
+        if self.searcher is not None:
+            self.searcher.search(["워밍업 문장입니다"], top_k=1, mode="hybrid")
+        else:
+            self.encoder.encode(["워밍업 문장입니다"], "mean")
+        self.warm = True
+
+    def _serve(self, searcher: Searcher) -> None:
+        self.searcher = searcher
+        self.not_ready_reason = None
+        self.metrics.set_index(searcher.index.version, searcher.index.count)
+
+    # -- searching --------------------------------------------------------------------------------
+
+    def require_searcher(self) -> Searcher:
+        searcher = self.searcher
+        if searcher is None:
+            raise NotReadyError(self.not_ready_reason or "no index is loaded")
+        return searcher
+
+    def run_search(self, queries: Sequence[str], top_k: int, mode: str) -> tuple[list[list[Hit]], str]:
+        """Runs in the encoder thread. Reads the index version before searching: a swap in between
+        can only make the reported version older than the one that answered, never newer."""
+        searcher = self.require_searcher()
+        version = searcher.index.version
+        return searcher.search(queries, top_k=top_k, mode=mode), version
+
+    async def run_in_encoder(self, fn: Callable[..., Any], *args: Any) -> Any:
+        import asyncio
+
+        return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+
+    # -- rebuilding -------------------------------------------------------------------------------
+
+    def build_index(self, progress: Callable[[int, int], None]) -> LoadedIndex:
+        """Runs in the job thread: a new snapshot from the store, loaded and ready to swap in."""
+        result = build_snapshot(
+            self.settings.data_dir,
+            self.encoder,
+            self.settings.pooling,
+            IndexParams(type=self.settings.index_type),
+            keep=self.settings.snapshot_keep,
+            progress=progress,
+        )
+        info = result.snapshot
+        return LoadedIndex.load(info.path, info.manifest, info.version)
+
+    def serve_index(self, index: LoadedIndex) -> None:
+        with self._swap_lock:
+            if self.searcher is None:
+                searcher = Searcher(self.encoder, index, self.store, **self._searcher_options)
+                searcher.catch_up()
+                self._serve(searcher)
+            else:
+                self.searcher.swap(index)  # atomic for searches; applies writes made during the build
+                self._serve(self.searcher)
+
+    def current_snapshot_version(self) -> str | None:
+        return Snapshots(self.settings.data_dir).current()
+
+    def close(self) -> None:
+        self.jobs.join(timeout=0)
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        self.store.close()
