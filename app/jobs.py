@@ -39,6 +39,10 @@ class JobRecord:
     finished_at: str | None = None
 
 
+class JobCancelledError(RuntimeError):
+    """The service is shutting down; the job stopped before switching snapshots."""
+
+
 class JobAlreadyRunningError(RuntimeError):
     def __init__(self, job_id: str) -> None:
         super().__init__(job_id)
@@ -58,6 +62,7 @@ class RebuildJobs:
         self._running: JobRecord | None = None
         self._numbers = itertools.count(1)
         self._threads: list[threading.Thread] = []
+        self._stopping = threading.Event()
 
     def start(self) -> JobRecord:
         """Start a rebuild; raises JobAlreadyRunningError naming the running job."""
@@ -81,14 +86,22 @@ class RebuildJobs:
             return self._jobs.get(job_id)
 
     def join(self, timeout: float | None = None) -> None:
-        """Wait for running jobs (shutdown, tests)."""
+        """Wait for running jobs (tests)."""
         for thread in list(self._threads):
             thread.join(timeout)
+
+    def shutdown(self) -> None:
+        """Stop a running job at its next progress step and wait for it: a build thread left
+        running inside torch when the process exits would abort the interpreter."""
+        self._stopping.set()
+        self.join()
 
     def _run(self, job: JobRecord) -> None:
         job.state = "running"
 
         def progress(done: int, total: int) -> None:
+            if self._stopping.is_set():
+                raise JobCancelledError("the service shut down during the rebuild; start it again")
             job.done, job.total = done, total
 
         try:
@@ -96,6 +109,10 @@ class RebuildJobs:
             self._on_built(index)
             job.index_version = index.version
             job.state = "succeeded"
+        except JobCancelledError as exc:
+            logger.warning("index rebuild %s stopped: %s", job.job_id, exc)
+            job.error = str(exc)
+            job.state = "failed"
         except Exception as exc:  # recorded for the client; the served index is untouched
             logger.exception("index rebuild %s failed", job.job_id)
             job.error = str(exc) or type(exc).__name__

@@ -138,6 +138,6 @@ class ServiceState:
         return Snapshots(self.settings.data_dir).current()
 
     def close(self) -> None:
-        self.jobs.join(timeout=0)
-        self.executor.shutdown(wait=False, cancel_futures=True)
+        self.jobs.shutdown()
+        self.executor.shutdown(wait=True, cancel_futures=True)
         self.store.close()

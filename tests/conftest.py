@@ -61,3 +61,19 @@ def tiny_encoder(tiny_model_dir):
     from models.encoder import Encoder
 
     return Encoder.load(str(tiny_model_dir), device="cpu", prefix="", batch_size=4)
+
+
+@pytest.fixture(scope="session")
+def sample_index(tmp_path_factory, real_encoder) -> Path:
+    """A data directory with the sample FAQs imported and indexed with the default pooling (flat),
+    built once; servers in tests use the default pooling too."""
+    from faqsearch.settings import Settings
+    from indexing.build import build_snapshot
+    from indexing.faq_import import import_faqs
+    from indexing.store import FaqStore
+
+    data_dir = tmp_path_factory.mktemp("sample-index")
+    with FaqStore.open(data_dir) as store:
+        import_faqs(store, REPO_ROOT / "testsets/sample_faq/faqs.csv")
+    build_snapshot(data_dir, real_encoder, Settings.model_fields["pooling"].default)
+    return data_dir

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable
+from typing import TypeVar
 
 import numpy as np
 from fastapi import APIRouter
@@ -29,6 +31,7 @@ from app.state import ServiceState
 from indexing import searcher as search_api
 from models.pooling import PoolingSpec, parse_pooling
 
+T = TypeVar("T")
 router = APIRouter(prefix="/v1", responses=ERROR_RESPONSES, dependencies=[Reader])
 
 
@@ -106,6 +109,15 @@ def _pooling(state: ServiceState, name: str | None) -> PoolingSpec:
         raise ApiError(422, "invalid_request", f"pooling: {exc}") from exc
 
 
+async def _encoding(work: Awaitable[T]) -> T:
+    """The encoder refuses what it cannot do with a ValueError (a pooling deeper than the model,
+    say): that is the request's fault, so a 422 with the encoder's message."""
+    try:
+        return await work
+    except ValueError as exc:
+        raise ApiError(422, "invalid_request", f"pooling: {exc}") from exc
+
+
 def _rank(state: ServiceState, spec: PoolingSpec, query: str, candidates: list[str]) -> np.ndarray:
     """Cosine similarity of each candidate to the query -> [N]. BM25 pooling is fitted on the
     candidates themselves: the list is the corpus at hand, and no index is involved."""
@@ -125,7 +137,7 @@ async def rank(body: RankRequest, state: State) -> RankResponse:
     spec = _pooling(state, body.pooling)
     query = checked_text(state, body.query, "query")
     candidates = [checked_text(state, c, f"candidates[{i}]") for i, c in enumerate(body.candidates)]
-    scores = await state.run_in_encoder(_rank, state, spec, query, candidates)
+    scores = await _encoding(state.run_in_encoder(_rank, state, spec, query, candidates))
     order = sorted(range(len(candidates)), key=lambda i: (-float(scores[i]), i))
     results = [RankedCandidate(index=i, text=body.candidates[i], score=float(scores[i])) for i in order]
     return RankResponse(results=results, pooling=spec.name, took_ms=_ms(started))
@@ -137,7 +149,7 @@ async def embed(body: EmbedRequest, state: State) -> EmbedResponse:
     sentences = [checked_text(state, s, f"sentences[{i}]") for i, s in enumerate(body.sentences)]
     # BM25 pooling uses the served index's statistics, so the vectors match the index's.
     bm25 = state.require_searcher().index.bm25 if spec.needs_bm25 else None
-    encoded = await state.run_in_encoder(lambda: state.encoder.encode(sentences, spec, bm25=bm25))
+    encoded = await _encoding(state.run_in_encoder(lambda: state.encoder.encode(sentences, spec, bm25=bm25)))
     return EmbedResponse(
         vectors=encoded.vectors.tolist(),
         dim=encoded.vectors.shape[1],

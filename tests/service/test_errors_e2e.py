@@ -1,0 +1,147 @@
+"""Bad input over HTTP: a 4xx JSON error whose message says what to change; never a 500."""
+
+from __future__ import annotations
+
+import pytest
+from service_helpers import AUTH
+
+BAD_REQUESTS = [
+    # (path, body, status, code, words the message must contain)
+    ("/v1/search", {"query": ""}, 422, "invalid_request", ["query", "at least 1 character"]),
+    ("/v1/search", {"query": "   \t\n"}, 422, "empty_text", ["query is empty"]),
+    ("/v1/search", {"query": "\u200b\u0000"}, 422, "empty_text", ["query is empty"]),
+    (
+        "/v1/search",
+        {"query": "가" * 1001},
+        422,
+        "text_too_long",
+        ["1001 characters", "1000", "FAQSEARCH_MAX_QUERY_CHARS"],
+    ),
+    ("/v1/search", {"query": 3}, 422, "invalid_request", ["query", "valid string"]),
+    ("/v1/search", {"query": ["a"]}, 422, "invalid_request", ["query"]),
+    ("/v1/search", {}, 422, "invalid_request", ["query", "Field required"]),
+    (
+        "/v1/search",
+        {"query": "주차", "top_k": 0},
+        422,
+        "invalid_request",
+        ["top_k", "greater than or equal to 1"],
+    ),
+    (
+        "/v1/search",
+        {"query": "주차", "top_k": 101},
+        422,
+        "invalid_request",
+        ["top_k", "less than or equal to 100"],
+    ),
+    ("/v1/search", {"query": "주차", "top_k": "5"}, 422, "invalid_request", ["top_k", "valid integer"]),
+    ("/v1/search", {"query": "주차", "top_k": 2.5}, 422, "invalid_request", ["top_k"]),
+    (
+        "/v1/search",
+        {"query": "주차", "mode": "semantic"},
+        422,
+        "invalid_request",
+        ["mode", "'dense', 'bm25' or 'hybrid'"],
+    ),
+    ("/v1/search", {"query": "주차", "topk": 3}, 422, "invalid_request", ["topk", "Extra inputs"]),
+    ("/v1/search", {"query": "주차", "min_score": "high"}, 422, "invalid_request", ["min_score"]),
+    ("/v1/search", ["주차"], 422, "invalid_request", ["valid dictionary"]),
+    ("/v1/search/batch", {"queries": []}, 422, "invalid_request", ["queries", "at least 1 item"]),
+    ("/v1/search/batch", {"queries": ["a"] * 65}, 422, "invalid_request", ["queries", "at most 64 items"]),
+    ("/v1/search/batch", {"queries": ["주차", " "]}, 422, "empty_text", ["queries[1] is empty"]),
+    (
+        "/v1/rank",
+        {"query": "주차", "candidates": []},
+        422,
+        "invalid_request",
+        ["candidates", "at least 1 item"],
+    ),
+    (
+        "/v1/rank",
+        {"query": "주차", "candidates": ["a"], "pooling": "median"},
+        422,
+        "invalid_request",
+        ["pooling", "unknown pooling 'median'", "cls, mean, max, bm25"],
+    ),
+    ("/v1/rank", {"query": "주차", "candidates": ["a", ""]}, 422, "empty_text", ["candidates[1] is empty"]),
+    ("/v1/embed", {"sentences": ["a"] * 257}, 422, "invalid_request", ["sentences", "at most 256 items"]),
+    ("/v1/embed", {"sentences": ["a"], "pooling": "mean@-99"}, 422, "invalid_request", ["pooling", "layer"]),
+]
+
+
+@pytest.mark.parametrize(("path", "body", "status", "code", "words"), BAD_REQUESTS)
+def test_bad_requests_get_a_clear_4xx(served, path, body, status, code, words):
+    response = served.client.post(path, json=body)
+    assert response.status_code == status, response.text
+    error = response.json()["error"]
+    assert error["code"] == code
+    for word in words:
+        assert word in error["message"], (word, error["message"])
+
+
+def test_malformed_json_nan_and_wrong_content(served):
+    client = served.client
+    broken = client.post(
+        "/v1/search", content='{"query": "주차"'.encode(), headers={"content-type": "application/json"}
+    )
+    assert broken.status_code == 400 and broken.json()["error"]["code"] == "invalid_json"
+    nan = client.post(
+        "/v1/search",
+        content=b'{"query": "a", "min_score": NaN}',
+        headers={"content-type": "application/json"},
+    )
+    assert nan.status_code == 422 and "min_score" in nan.json()["error"]["message"]
+    not_utf8 = client.post(
+        "/v1/search",
+        content='{"query": "주차"}'.encode("cp949"),
+        headers={"content-type": "application/json"},
+    )
+    assert not_utf8.status_code in (400, 422) and "error" in not_utf8.json()
+
+
+def test_unknown_routes_and_methods(served):
+    missing = served.client.get("/v1/nothing")
+    assert missing.status_code == 404
+    assert missing.json()["error"] == {
+        "code": "not_found",
+        "message": "no such endpoint: GET /v1/nothing; see /docs for the API",
+    }
+    wrong = served.client.get("/v1/search")
+    assert wrong.status_code == 405 and wrong.json()["error"]["code"] == "method_not_allowed"
+    assert served.client.get("/v1/index/jobs/nope").status_code == 404
+
+
+def test_bodies_over_the_limit_get_413_whether_declared_or_streamed(serve):
+    served = serve(max_body_bytes=4096)
+    big = {"sentences": ["가나다라마바사" * 100] * 3}
+    declared = served.client.post("/v1/embed", json=big)
+    assert declared.status_code == 413
+    assert declared.json()["error"]["code"] == "body_too_large"
+    assert "4096 bytes" in declared.json()["error"]["message"]
+
+    def chunks():  # no content-length: the server must count what streams in
+        yield b'{"sentences": ["'
+        for _ in range(100):
+            yield "가나다라마바사".encode() * 10
+        yield b'"]}'
+
+    streamed = served.client.post("/v1/embed", content=chunks(), headers={"content-type": "application/json"})
+    assert streamed.status_code == 413 and streamed.json()["error"]["code"] == "body_too_large"
+    assert served.client.post("/v1/search", json={"query": "주차"}).status_code == 200
+
+
+def test_search_text_is_nfc_normalised_and_control_characters_dropped(served):
+    plain = served.client.post("/v1/search", json={"query": "비밀번호를 잊어버렸어요"}).json()["hits"]
+    noisy = served.client.post(
+        "/v1/search", json={"query": "\ufeff비밀번호를\u200b  잊어버렸어요\u0007 "}
+    ).json()["hits"]
+    assert [(h["id"], h["score"]) for h in noisy] == [(h["id"], h["score"]) for h in plain]
+
+
+def test_writes_validate_their_bodies(served):
+    response = served.client.put("/v1/faqs/x", json={"question": ""}, headers=AUTH)
+    assert response.status_code == 422 and "question" in response.json()["error"]["message"]
+    response = served.client.put("/v1/faqs/x", json={"question": "a", "answer": 3}, headers=AUTH)
+    assert response.status_code == 422 and "answer" in response.json()["error"]["message"]
+    response = served.client.post("/v1/faqs", json={"faqs": [{"question": "a"}]}, headers=AUTH)
+    assert response.status_code == 422 and "faqs[0].id" in response.json()["error"]["message"]

@@ -1,0 +1,80 @@
+"""RebuildJobs: one at a time, progress, and a failure that leaves the served index alone."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from app.jobs import JobAlreadyRunningError, RebuildJobs
+
+
+class FakeIndex:
+    def __init__(self, version: str) -> None:
+        self.version = version
+
+
+def test_a_job_reports_progress_and_hands_over_the_built_index():
+    served: list[FakeIndex] = []
+    release = threading.Event()
+
+    def build(progress):
+        progress(5, 10)
+        release.wait(10)
+        progress(10, 10)
+        return FakeIndex("v000009")
+
+    jobs = RebuildJobs(build, served.append)
+    job = jobs.start()
+    with pytest.raises(JobAlreadyRunningError) as busy:
+        jobs.start()
+    assert busy.value.job_id == job.job_id
+    release.set()
+    jobs.join(10)
+    record = jobs.get(job.job_id)
+    assert (record.state, record.done, record.total, record.index_version, record.error) == (
+        "succeeded",
+        10,
+        10,
+        "v000009",
+        None,
+    )
+    assert [i.version for i in served] == ["v000009"]
+    assert record.finished_at is not None
+    assert jobs.start().job_id != job.job_id  # the next one may start
+
+
+def test_a_failed_build_serves_nothing_new_and_says_why():
+    served: list[FakeIndex] = []
+
+    def build(progress):
+        progress(1, 3)
+        raise ValueError("the FAQ store is empty; import FAQs first")
+
+    jobs = RebuildJobs(build, served.append)
+    job = jobs.start()
+    jobs.join(10)
+    record = jobs.get(job.job_id)
+    assert record.state == "failed"
+    assert record.error == "the FAQ store is empty; import FAQs first"
+    assert served == []
+
+
+def test_shutdown_stops_a_running_job_at_its_next_progress_step():
+    served: list[FakeIndex] = []
+    started = threading.Event()
+
+    def build(progress):
+        started.set()
+        for step in range(1000):
+            progress(step, 1000)
+            threading.Event().wait(0.01)
+        return FakeIndex("never")
+
+    jobs = RebuildJobs(build, served.append)
+    job = jobs.start()
+    started.wait(10)
+    jobs.shutdown()
+    record = jobs.get(job.job_id)
+    assert record.state == "failed" and "shut down" in record.error
+    assert served == []

@@ -1,0 +1,156 @@
+"""End to end over HTTP: search, batch search, rank and embed against a real uvicorn server."""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _welfare_queries(n: int) -> list[str]:
+    lines = (REPO_ROOT / "testsets/welfare/queries.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(line)["text"] for line in lines[:n]]
+
+
+def test_search_finds_the_password_faq_first_and_nfd_gives_the_same_answer(served):
+    nfc = served.client.post("/v1/search", json={"query": "비밀번호를 잊어버렸어요", "top_k": 3}).json()
+    assert [h["rank"] for h in nfc["hits"]] == [1, 2, 3]
+    assert nfc["hits"][0]["id"] == "site-001"
+    assert nfc["hits"][0]["question"] == "비밀번호를 잊어버렸어요. 어떻게 찾나요?"
+    assert nfc["hits"][0]["answer"].startswith("로그인 화면에서 '비밀번호 찾기'")
+    assert nfc["index_version"] == "v000001"
+    assert nfc["mode"] == "dense"
+    nfd_query = unicodedata.normalize("NFD", "비밀번호를 잊어버렸어요")
+    assert nfd_query != "비밀번호를 잊어버렸어요"
+    nfd = served.client.post("/v1/search", json={"query": nfd_query, "top_k": 3}).json()
+    assert [(h["id"], h["score"]) for h in nfd["hits"]] == [(h["id"], h["score"]) for h in nfc["hits"]]
+
+
+def test_served_hits_equal_the_searcher_called_directly(served, real_encoder):
+    """Acceptance 2: 300 welfare queries, sent by 8 concurrent clients (so micro-batching mixes
+    them into shared forward passes), in every mode, equal an offline Searcher over the same data."""
+    from indexing.searcher import Searcher
+
+    queries = _welfare_queries(300)
+    offline = Searcher.open(served.data_dir, real_encoder)
+    for mode, n in (("dense", 300), ("bm25", 60), ("hybrid", 60)):
+        expected = offline.search(queries[:n], top_k=10, mode=mode)
+
+        def ask(query: str, mode: str = mode) -> list[tuple[str, float]]:
+            response = served.client.post("/v1/search", json={"query": query, "top_k": 10, "mode": mode})
+            assert response.status_code == 200, response.text
+            return [(h["id"], h["score"]) for h in response.json()["hits"]]
+
+        with ThreadPoolExecutor(8) as pool:
+            got = list(pool.map(ask, queries[:n]))
+        for query, hits, want in zip(queries, got, expected, strict=False):
+            assert [i for i, _ in hits] == [h.id for h in want], (mode, query)
+            np.testing.assert_allclose([s for _, s in hits], [h.score for h in want], atol=1e-5, rtol=0)
+
+
+def test_min_score_and_top_k(served):
+    full = served.client.post("/v1/search", json={"query": "회원 탈퇴는 어떻게 하나요?", "top_k": 10}).json()[
+        "hits"
+    ]
+    threshold = full[4]["score"]
+    cut = served.client.post(
+        "/v1/search", json={"query": "회원 탈퇴는 어떻게 하나요?", "top_k": 10, "min_score": threshold}
+    ).json()["hits"]
+    assert [h["id"] for h in cut] == [h["id"] for h in full if h["score"] >= threshold]
+    assert len(cut) >= 5
+    top2 = served.client.post("/v1/search", json={"query": "회원 탈퇴는 어떻게 하나요?", "top_k": 2}).json()[
+        "hits"
+    ]
+    assert [h["id"] for h in top2] == [h["id"] for h in full[:2]]
+
+
+def test_batch_search_equals_single_searches(served):
+    queries = ["비밀번호를 잊어버렸어요", "아이디가 생각이 안 나요", "장애인 활동 지원을 받고 싶어요"]
+    batch = served.client.post(
+        "/v1/search/batch", json={"queries": queries, "top_k": 5, "mode": "hybrid"}
+    ).json()
+    assert [r["query"] for r in batch["results"]] == queries
+    for query, result in zip(queries, batch["results"], strict=True):
+        single = served.client.post("/v1/search", json={"query": query, "top_k": 5, "mode": "hybrid"}).json()
+        assert [(h["id"], h["score"]) for h in result["hits"]] == [
+            (h["id"], h["score"]) for h in single["hits"]
+        ]
+
+
+def test_explain_returns_query_terms_with_bm25_weights_and_matches(served):
+    body = served.client.post(
+        "/v1/search", json={"query": "비밀번호를 잊어버렸어요", "top_k": 2, "explain": True}
+    ).json()
+    state = served.state
+    from models.morphemes import analyze
+
+    morphemes = analyze(["비밀번호를 잊어버렸어요"])[0]
+    weights = state.searcher.index.bm25.morpheme_weights(morphemes)
+    assert [(t["text"], t["start"], t["end"]) for t in body["query_terms"]] == [
+        ("비밀번호를 잊어버렸어요"[m.start : m.end], m.start, m.end) for m in morphemes
+    ]
+    np.testing.assert_allclose([t["weight"] for t in body["query_terms"]], weights, atol=1e-6)
+    # The best hit, "비밀번호를 잊어버렸어요. 어떻게 찾나요?", contains every morpheme of the query.
+    assert body["hits"][0]["matched_terms"] == list(range(len(morphemes)))
+    # 비밀 and 번호 weigh more than the particle 를.
+    texts = {t["text"]: t["weight"] for t in body["query_terms"]}
+    assert texts["비밀"] > texts["를"] and texts["번호"] > texts["를"]
+
+
+def test_rank_orders_candidates_by_cosine_computed_directly(served, real_encoder):
+    query = "신용 대출 신청은 어떻게 하나요?"
+    candidates = [
+        "오늘 날씨가 좋네요",
+        "대출을 신청하는 방법을 알려 주세요",
+        "신용카드를 잃어버렸어요",
+        "점심 메뉴 추천해 주세요",
+    ]
+    body = served.client.post("/v1/rank", json={"query": query, "candidates": candidates}).json()
+    vectors = real_encoder.encode([query, *candidates], "mean").vectors
+    expected = vectors[1:] @ vectors[0]
+    order = np.argsort(-expected, kind="stable")
+    assert [r["index"] for r in body["results"]] == order.tolist()
+    assert body["results"][0]["text"] == "대출을 신청하는 방법을 알려 주세요"
+    np.testing.assert_allclose([r["score"] for r in body["results"]], expected[order], atol=1e-5, rtol=0)
+    assert body["pooling"] == "mean"
+
+
+def test_rank_with_bm25_pooling_fits_statistics_on_the_candidates(served, real_encoder):
+    from models.bm25 import Bm25Stats
+    from models.morphemes import terms
+
+    query = "신용 대출 신청은 어떻게 하나요?"
+    candidates = ["대출 신청 방법", "신용 등급 조회", "대출 이자 계산", "회원 가입 방법"]
+    body = served.client.post(
+        "/v1/rank", json={"query": query, "candidates": candidates, "pooling": "bm25"}
+    ).json()
+    vectors = real_encoder.encode([query, *candidates], "bm25", bm25=Bm25Stats.fit(terms(candidates))).vectors
+    expected = vectors[1:] @ vectors[0]
+    assert [r["index"] for r in body["results"]] == np.argsort(-expected, kind="stable").tolist()
+    assert body["pooling"] == "bm25"
+
+
+def test_embed_returns_the_encoders_vectors_and_truncation(serve, real_encoder):
+    served = serve(max_query_chars=3000)
+    long_sentence = "복지 서비스 신청 " * 200  # 2,000 characters: more than 512 tokens
+    sentences = ["비밀번호를 잊어버렸어요", long_sentence.strip()]
+    body = served.client.post("/v1/embed", json={"sentences": sentences, "pooling": "cls"}).json()
+    expected = real_encoder.encode(sentences, "cls")
+    assert body["dim"] == 384 and body["pooling"] == "cls"
+    np.testing.assert_allclose(np.array(body["vectors"]), expected.vectors, atol=1e-6, rtol=0)
+    assert body["truncated"] == [False, True]
+
+
+@pytest.mark.parametrize("mode", ["dense", "bm25", "hybrid"])
+def test_default_mode_comes_from_settings(serve, mode):
+    served = serve(search_mode=mode)
+    body = served.client.post("/v1/search", json={"query": "비밀번호를 잊어버렸어요"}).json()
+    assert body["mode"] == mode
+    assert body["hits"][0]["id"] == "site-001"
+    assert len(body["hits"]) == 10
