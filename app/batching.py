@@ -1,9 +1,12 @@
 """Micro-batching: concurrent searches share one encoder forward pass.
 
-One worker task takes the first waiting request, waits up to `window_s` for more (or until
-`max_batch` queries are waiting), and runs them together in the encoder thread, off the event
-loop. Requests that arrive while a forward pass runs wait for the next one, so under load batches
-fill by themselves and the window matters only when traffic is light.
+One worker task takes the first waiting request, takes every other request already waiting,
+and runs them together in the encoder thread, off the event loop. Requests that arrive while a
+forward pass runs wait for the next one, so under load batches fill by themselves.
+
+The window: after a pass that was shared (traffic is concurrent), the worker also waits up to
+`window_s` for stragglers (or until `max_batch` queries are waiting). After a pass with a lone
+request it does not wait: a single client would only be delayed by the window, never helped.
 
 Requests with different modes are searched in separate calls; requests with different `top_k`
 share a call at the largest `top_k` and each keeps its own prefix, which equals a search at its
@@ -54,6 +57,7 @@ class SearchBatcher:
         self.max_batch = max_batch
         self._queue: asyncio.Queue[_Pending] | None = None
         self._worker: asyncio.Task | None = None
+        self._last_pass_shared = False
 
     async def start(self) -> None:
         if self.enabled:
@@ -81,7 +85,7 @@ class SearchBatcher:
         while True:
             batch = [await self._queue.get()]
             size = len(batch[0].queries)
-            deadline = time.perf_counter() + self.window_s
+            deadline = time.perf_counter() + (self.window_s if self._last_pass_shared else 0.0)
             while size < self.max_batch:
                 try:
                     item = self._queue.get_nowait()
@@ -95,6 +99,7 @@ class SearchBatcher:
                         break
                 batch.append(item)
                 size += len(item.queries)
+            self._last_pass_shared = len(batch) > 1
             await self._run_batch(batch)
 
     async def _run_batch(self, batch: list[_Pending]) -> None:

@@ -92,6 +92,28 @@ def test_requests_arriving_during_a_forward_pass_share_the_next_one():
     assert [queries for queries, _, _ in search.calls] == [["first"], ["l0", "l1", "l2", "l3", "l4"]]
 
 
+def test_a_lone_request_is_not_held_for_the_window_but_concurrent_traffic_is():
+    search = RecordingSearch()
+
+    async def scenario():
+        batcher = _batcher(search, window_ms=10_000)
+        await batcher.start()
+        # Light traffic: a lone request runs at once (a 10 s window would time this out).
+        await asyncio.wait_for(batcher.search(["lone"], 1, "dense"), 5)
+        # Concurrent traffic: two requests share a pass, so the next pass waits for stragglers
+        # and a request sent 0.2 s later joins the one before it.
+        await asyncio.gather(batcher.search(["a"], 1, "dense"), batcher.search(["b"], 1, "dense"))
+        first = asyncio.create_task(batcher.search(["c"], 1, "dense"))
+        await asyncio.sleep(0.2)
+        second = asyncio.create_task(batcher.search(["d"], 1, "dense"))
+        batcher.max_batch = 2  # a full batch ends the wait without the 10 s window
+        await asyncio.gather(first, second)
+        await batcher.stop()
+
+    asyncio.run(scenario())
+    assert [queries for queries, _, _ in search.calls] == [["lone"], ["a", "b"], ["c", "d"]]
+
+
 def test_disabled_batching_gives_every_request_its_own_call():
     search = RecordingSearch()
     requests = [(["a"], 1, "dense"), (["b"], 2, "dense"), (["c"], 1, "dense")]

@@ -1,0 +1,273 @@
+"""Benchmark: the HTTP service under load, side by side in one run.
+
+1. Query latency: p50/p99 of `POST /v1/search` from one client (short Korean queries, a 10k-entry
+   index), next to the bare encoder time of the same queries measured in this process
+   (`forward_ms`: the model's forward pass alone; `encode_ms`: `Encoder.encode`, i.e. tokenise +
+   forward + pool). overhead_ratio = service p50 / bare p50.
+2. Throughput: queries/s at 1, 8 and 32 concurrent clients against two `faqsearch serve`
+   processes of the same build over the same index, one with micro-batching on and one with it
+   off (FAQSEARCH_MICRO_BATCHING). Rounds are interleaved (on, off, off, on, ...) so machine noise
+   hits both; each cell reports the median queries/s over rounds and p50/p99 latency over all
+   requests of that cell.
+
+Prints one JSON object to stdout; progress goes to stderr.
+
+    python bench/service.py                           # 10k entries, 3 rounds of 10 s per cell
+    python bench/service.py --entries 2000 --seconds 5 --rounds 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import DEFAULT_MODEL, REPO_ROOT, log, machine
+from rebuild import faq_sentences
+
+
+def short_queries(count: int, max_chars: int = 30) -> list[str]:
+    """Short questions people type: welfare queries of at most `max_chars` characters."""
+    queries = []
+    with (REPO_ROOT / "testsets/welfare/queries.jsonl").open(encoding="utf-8") as lines:
+        for line in lines:
+            text = json.loads(line)["text"]
+            if len(text) <= max_chars:
+                queries.append(text)
+                if len(queries) == count:
+                    return queries
+    return queries
+
+
+def build_index(data_dir: Path, entries: int, encoder, pooling: str) -> None:
+    from indexing.build import build_snapshot
+    from indexing.snapshots import Snapshots
+    from indexing.store import FaqEntry, FaqStore
+
+    if Snapshots(data_dir).current() is not None:
+        log(f"reusing the index in {data_dir}")
+        return
+    sentences, _ = faq_sentences(entries)
+    with FaqStore.open(data_dir) as store:
+        store.upsert_many(
+            FaqEntry(id=f"q{i:06d}", question=s, answer=f"답변 {i}") for i, s in enumerate(sentences)
+        )
+    started = time.perf_counter()
+    build_snapshot(data_dir, encoder, pooling)
+    log(f"built a {entries}-entry index in {time.perf_counter() - started:.0f}s")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(data_dir: Path, model: str, micro_batching: bool) -> tuple[subprocess.Popen, str]:
+    import httpx
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "FAQSEARCH_MODEL": model,
+        "FAQSEARCH_MICRO_BATCHING": "true" if micro_batching else "false",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "faqsearch.cli", "serve", "--index", str(data_dir), "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"server exited with {process.returncode}")
+        try:
+            if httpx.get(f"{url}/readyz", timeout=5).status_code == 200:
+                return process, url
+        except httpx.TransportError:
+            pass
+        time.sleep(0.5)
+    raise SystemExit("server did not become ready")
+
+
+async def load(url: str, queries: list[str], clients: int, seconds: float) -> tuple[int, float, list[float]]:
+    """`clients` workers send searches back to back for `seconds` -> (requests, elapsed, latencies ms)."""
+    import httpx
+
+    latencies: list[float] = []
+    failures = 0
+    stop_at = time.perf_counter() + seconds
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as client:
+
+        async def worker(offset: int) -> None:
+            nonlocal failures
+            i = offset
+            while time.perf_counter() < stop_at:
+                started = time.perf_counter()
+                response = await client.post(
+                    "/v1/search", json={"query": queries[i % len(queries)], "top_k": 10}
+                )
+                if response.status_code != 200:
+                    failures += 1
+                latencies.append((time.perf_counter() - started) * 1000)
+                i += clients
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(c) for c in range(clients)))
+        elapsed = time.perf_counter() - started
+    if failures:
+        raise SystemExit(f"{failures} failed requests against {url}")
+    return len(latencies), elapsed, latencies
+
+
+def percentile(values: list[float], q: float) -> float:
+    return (
+        float(statistics.quantiles(values, n=100, method="inclusive")[q - 1])
+        if len(values) > 1
+        else values[0]
+    )
+
+
+def bare_encoder_ms(encoder, queries: list[str], pooling: str) -> tuple[list[float], list[float]]:
+    """Per query: the model forward alone, and Encoder.encode (tokenise + forward + pool), in ms."""
+    import torch
+
+    forward, encode = [], []
+    for query in queries:
+        tokenized = encoder.tokenize([query])
+        ids = torch.tensor(tokenized.input_ids, device=encoder.device)
+        mask = torch.ones_like(ids)
+        with torch.inference_mode():
+            started = time.perf_counter()
+            encoder.model(input_ids=ids, attention_mask=mask)
+            forward.append((time.perf_counter() - started) * 1000)
+        started = time.perf_counter()
+        encoder.encode([query], pooling)
+        encode.append((time.perf_counter() - started) * 1000)
+    return forward, encode
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", default=str(DEFAULT_MODEL))
+    parser.add_argument("--entries", type=int, default=10_000)
+    parser.add_argument("--data-dir", type=Path, help="Reuse (or create) the index here.")
+    parser.add_argument("--seconds", type=float, default=10.0, help="Length of one throughput measurement.")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--clients", default="1,8,32")
+    parser.add_argument("--latency-queries", type=int, default=200)
+    args = parser.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+    from faqsearch.settings import Settings
+    from models.encoder import Encoder
+
+    pooling = Settings.model_fields["pooling"].default
+    encoder = Encoder.load(args.model, device="cpu")
+    data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="faqsearch-bench-"))
+    build_index(data_dir, args.entries, encoder, pooling)
+    queries = short_queries(max(args.latency_queries, 500))
+    log(f"{len(queries)} short queries, median {statistics.median(len(q) for q in queries)} characters")
+
+    servers = {mode: start_server(data_dir, args.model, mode == "on") for mode in ("on", "off")}
+    try:
+        for _, url in servers.values():  # warm both up: first requests pay for lazy init
+            asyncio.run(load(url, queries, 4, 2.0))
+
+        # 1. latency: one client vs the bare encoder, interleaved per round
+        latency_queries = queries[: args.latency_queries]
+        bare_encoder_ms(encoder, latency_queries, pooling)  # warm-up: first passes per shape are slow
+        service_ms: dict[str, list[float]] = {"on": [], "off": []}
+        forward_ms: list[float] = []
+        encode_ms: list[float] = []
+        for round_ in range(args.rounds):
+            log(f"latency round {round_ + 1}/{args.rounds}")
+            f, e = bare_encoder_ms(encoder, latency_queries, pooling)
+            forward_ms += f
+            encode_ms += e
+            for mode, (_, url) in servers.items():
+                import httpx
+
+                with httpx.Client(base_url=url, timeout=120) as client:
+                    for query in latency_queries:
+                        started = time.perf_counter()
+                        client.post("/v1/search", json={"query": query, "top_k": 10}).raise_for_status()
+                        service_ms[mode].append((time.perf_counter() - started) * 1000)
+        latency = {
+            "queries": len(latency_queries),
+            "rounds": args.rounds,
+            "forward_ms": {"p50": percentile(forward_ms, 50), "p99": percentile(forward_ms, 99)},
+            "encode_ms": {"p50": percentile(encode_ms, 50), "p99": percentile(encode_ms, 99)},
+            "service_ms": {
+                mode: {"p50": percentile(v, 50), "p99": percentile(v, 99)} for mode, v in service_ms.items()
+            },
+        }
+        latency["overhead_ratio_vs_forward"] = (
+            latency["service_ms"]["on"]["p50"] / latency["forward_ms"]["p50"]
+        )
+        latency["overhead_ratio_vs_encode"] = latency["service_ms"]["on"]["p50"] / latency["encode_ms"]["p50"]
+
+        # 2. throughput at each concurrency, micro-batching on vs off, interleaved
+        throughput = []
+        for clients in (int(c) for c in args.clients.split(",")):
+            qps: dict[str, list[float]] = {"on": [], "off": []}
+            lat: dict[str, list[float]] = {"on": [], "off": []}
+            for round_ in range(args.rounds):
+                order = ("on", "off") if round_ % 2 == 0 else ("off", "on")
+                for mode in order:
+                    n, elapsed, latencies = asyncio.run(
+                        load(servers[mode][1], queries, clients, args.seconds)
+                    )
+                    qps[mode].append(n / elapsed)
+                    lat[mode] += latencies
+                    log(f"{clients:>2} clients, batching {mode:>3}: {n / elapsed:6.1f} q/s")
+            cell = {"clients": clients}
+            for mode in ("on", "off"):
+                cell[mode] = {
+                    "qps_median": statistics.median(qps[mode]),
+                    "qps_rounds": [round(q, 1) for q in qps[mode]],
+                    "p50_ms": percentile(lat[mode], 50),
+                    "p99_ms": percentile(lat[mode], 99),
+                }
+            cell["qps_ratio_on_vs_off"] = cell["on"]["qps_median"] / cell["off"]["qps_median"]
+            throughput.append(cell)
+    finally:
+        for process, _ in servers.values():
+            process.terminate()
+            process.wait(timeout=60)
+
+    print(
+        json.dumps(
+            {
+                "benchmark": "service",
+                "date": datetime.now(UTC).isoformat(timespec="seconds"),
+                "machine": machine(),
+                "loadavg": os.getloadavg(),
+                "model": args.model,
+                "pooling": pooling,
+                "entries": args.entries,
+                "seconds_per_cell": args.seconds,
+                "latency": latency,
+                "throughput": throughput,
+            },
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
