@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from app.errors import error_response, install_error_handlers
 from app.limits import BodySizeLimit
 from app.metrics import RequestMetricsMiddleware, ServiceMetrics
-from app.routes import faqs, health, index, search
+from app.routes import faqs, health, index, page, search
 from app.state import NotReadyError, ServiceState
 from faqsearch import __version__
 from faqsearch.settings import Settings, get_settings
@@ -47,7 +47,7 @@ def create_app(settings: Settings | None = None, *, encoder: Encoder | None = No
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        model = encoder or await run_in_threadpool(load_encoder, settings)
+        model = encoder if encoder is not None else await run_in_threadpool(load_encoder, settings)
         state = ServiceState(settings, model, metrics)
         await run_in_threadpool(state.load_index)
         await run_in_threadpool(state.warm_up)
@@ -73,7 +73,7 @@ def create_app(settings: Settings | None = None, *, encoder: Encoder | None = No
     async def _not_ready(request: Request, exc: NotReadyError) -> JSONResponse:
         return error_response(503, "not_ready", str(exc))
 
-    for router in (search.router, faqs.router, index.router, health.router):
+    for router in (search.router, faqs.router, index.router, health.router, page.router):
         app.include_router(router)
     # The last added is outermost: metrics see every response, the size limit's 413 included.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

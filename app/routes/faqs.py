@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 
@@ -75,7 +77,9 @@ async def put_faq(faq_id: str, body: FaqBody, state: State) -> FaqWriteResponse:
     entry = state.store.get(faq_id)
     if entry is None:  # deleted by a concurrent request between the write and this read
         raise ApiError(409, "conflict", f"FAQ {faq_id!r} was deleted while it was written; send it again")
-    outcome = "inserted" if result.inserted else "updated" if result.updated else "unchanged"
+    outcome: Literal["inserted", "updated", "unchanged"] = (
+        "inserted" if result.inserted else "updated" if result.updated else "unchanged"
+    )
     return FaqWriteResponse(faq=_faq(entry), result=outcome)
 
 

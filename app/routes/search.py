@@ -54,6 +54,7 @@ def _hits(state: ServiceState, found: list[search_api.Hit], min_score: float | N
                     answer=entry.answer,
                     score=hit.score,
                     rank=len(hits) + 1,
+                    matched_terms=None,
                 )
             )
     return hits
