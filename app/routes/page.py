@@ -1,0 +1,37 @@
+"""The search page at `/`: plain HTML, CSS and JS from app/static, no build step.
+
+Kept out of the OpenAPI schema: it is a page for people, not part of the API.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter
+from fastapi.responses import FileResponse
+
+from app.errors import ApiError
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+# Only these files are served (no directory listing, no path tricks); the page must work offline,
+# so it loads nothing from anywhere else.
+ASSETS = {"search.css": "text/css", "search.js": "text/javascript"}
+# The files change with the code, not per request; a short cache keeps a reload after an upgrade
+# from showing a stale script for long.
+_CACHE = {"Cache-Control": "public, max-age=300"}
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/")
+async def index_page() -> FileResponse:
+    return FileResponse(
+        STATIC_DIR / "index.html", media_type="text/html", headers={"Cache-Control": "no-cache"}
+    )
+
+
+@router.get("/static/{name}")
+async def static_asset(name: str) -> FileResponse:
+    if name not in ASSETS:
+        raise ApiError(404, "not_found", f"no static file {name!r}")
+    return FileResponse(STATIC_DIR / name, media_type=ASSETS[name], headers=_CACHE)

@@ -1,0 +1,217 @@
+// The search page: POST /v1/search with explain, then show each hit with the query shaded by the
+// BM25 weight of its morphemes. Plain DOM code, no framework, nothing loaded from elsewhere.
+"use strict";
+
+const TOP_K = 5;
+const MESSAGES = {
+  empty: "검색어를 입력해 주세요.",
+  notReady: "검색 준비가 아직 끝나지 않았습니다. 잠시 후 다시 시도해 주세요.",
+  network: "서버에 연결할 수 없습니다. 서버가 실행 중인지 확인해 주세요.",
+  failed: "검색하지 못했습니다.",
+  searching: "검색 중…",
+  noHits: "찾은 FAQ가 없습니다.",
+};
+
+const $ = (id) => document.getElementById(id);
+const form = $("search-form");
+const input = $("query");
+const button = $("search-button");
+const errorBox = $("error");
+const statusLine = $("status");
+const resultsSection = $("results-section");
+const results = $("results");
+
+// Only the newest search may draw: a slow answer to an older query must not replace a newer one.
+let latestRequest = 0;
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (key === "className") node.className = value;
+    else node.setAttribute(key, value);
+  }
+  node.append(...children);
+  return node;
+}
+
+// Mirror of the server's normalize_text (NFC, whitespace collapsed), so the term offsets it
+// returns index the same characters here. Offsets count code points, hence Array.from.
+function normalizeQuery(text) {
+  return Array.from(text.normalize("NFC").replace(/\s+/g, " ").trim());
+}
+
+function selectedMode() {
+  const checked = form.querySelector('input[name="mode"]:checked');
+  return checked ? checked.value : null;
+}
+
+// An error replaces the results: old hits under a new error would look like its answer.
+function showError(message, detail) {
+  results.replaceChildren();
+  resultsSection.hidden = true;
+  statusLine.textContent = "";
+  errorBox.replaceChildren(el("p", {}, message));
+  if (detail) errorBox.append(el("p", { className: "detail" }, `서버 메시지: ${detail}`));
+  errorBox.hidden = false;
+}
+
+function clearError() {
+  errorBox.hidden = true;
+  errorBox.replaceChildren();
+}
+
+// Darker for heavier terms. Terms the hit's question lacks stay pale and get a dashed outline,
+// so the colour alone never carries the meaning.
+function shade(weight, maxWeight, matched) {
+  const intensity = maxWeight > 0 ? Math.min(Math.max(weight / maxWeight, 0), 1) : 0;
+  if (!matched) return { background: `hsl(215 25% ${Math.round(97 - 17 * intensity)}%)`, color: "" };
+  const lightness = Math.round(94 - 52 * intensity);
+  return { background: `hsl(215 75% ${lightness}%)`, color: lightness < 62 ? "#fff" : "" };
+}
+
+function termSpan(text, start, end, weight, matched, maxWeight, label) {
+  const { background, color } = shade(weight, maxWeight, matched);
+  const span = el(
+    "span",
+    {
+      className: `term ${matched ? "matched" : "unmatched"}`,
+      "data-testid": "term",
+      "data-start": String(start),
+      "data-end": String(end),
+      "data-weight": weight.toFixed(4),
+      "data-matched": String(matched),
+      title: `${label} · 가중치 ${weight.toFixed(2)} · ${matched ? "이 질문에 있음" : "이 질문에 없음"}`,
+    },
+    text,
+  );
+  span.style.backgroundColor = background;
+  if (color) span.style.color = color;
+  return span;
+}
+
+// The query with every morpheme span shaded. Spans may overlap (잊어버렸 and 렸), so the query is
+// cut at every span edge and each piece takes the largest weight of the spans covering it; a
+// piece is "matched" when any matched span covers it, and then shows that span's weight.
+function shadedQuery(chars, terms, matchedIndexes) {
+  const maxWeight = Math.max(0, ...terms.map((t) => t.weight));
+  const matched = new Set(matchedIndexes || []);
+  const fits = terms.every((t) => chars.slice(t.start, t.end).join("") === t.text);
+  if (!fits) {
+    // The offsets do not index this text (an unusual normalisation difference): show the terms
+    // one by one instead of over the query.
+    return terms.map((t, i) =>
+      termSpan(t.text, t.start, t.end, t.weight, matched.has(i), maxWeight, t.text),
+    );
+  }
+  const edges = [...new Set([0, chars.length, ...terms.flatMap((t) => [t.start, t.end])])].sort(
+    (a, b) => a - b,
+  );
+  const pieces = [];
+  for (let k = 0; k + 1 < edges.length; k++) {
+    const [a, b] = [edges[k], edges[k + 1]];
+    const text = chars.slice(a, b).join("");
+    const covering = terms.map((t, i) => [t, i]).filter(([t]) => t.start <= a && t.end >= b);
+    if (covering.length === 0) {
+      pieces.push(document.createTextNode(text));
+      continue;
+    }
+    const hits = covering.filter(([, i]) => matched.has(i));
+    const best = (list) => list.reduce((x, y) => (y[0].weight > x[0].weight ? y : x))[0];
+    const isMatched = hits.length > 0;
+    const term = best(isMatched ? hits : covering);
+    const label = covering.map(([t]) => t.text).join(", ");
+    pieces.push(termSpan(text, a, b, term.weight, isMatched, maxWeight, label));
+  }
+  return pieces;
+}
+
+function renderHit(hit, chars, terms) {
+  const matchedWords = (hit.matched_terms || []).map((i) => terms[i].text);
+  const summary = matchedWords.length
+    ? `질문에 있는 검색어 낱말: ${[...new Set(matchedWords)].join(", ")}`
+    : "질문에 검색어 낱말이 없습니다";
+  return el(
+    "li",
+    { className: "hit", "data-testid": "hit", "data-id": hit.id, "data-rank": String(hit.rank) },
+    el(
+      "div",
+      { className: "hit-head" },
+      el("span", { className: "rank", "aria-label": `${hit.rank}위` }, `${hit.rank}.`),
+      el("h3", { className: "question", "data-testid": "hit-question" }, hit.question),
+      el("span", { className: "score", "data-testid": "hit-score" }, `점수 ${hit.score.toFixed(3)}`),
+    ),
+    el("p", { className: "answer", "data-testid": "hit-answer" }, hit.answer || "(답변 없음)"),
+    el(
+      "p",
+      { className: "terms", "data-testid": "hit-terms" },
+      el("span", { className: "visually-hidden" }, `${summary}. `),
+      ...shadedQuery(chars, terms, hit.matched_terms),
+    ),
+  );
+}
+
+function renderResults(body, chars) {
+  const terms = body.query_terms || [];
+  results.replaceChildren(...body.hits.map((hit) => renderHit(hit, chars, terms)));
+  resultsSection.hidden = body.hits.length === 0;
+  const radio = form.querySelector(`input[name="mode"][value="${body.mode}"]`);
+  if (radio) radio.checked = true; // the switch shows the mode that answered
+  statusLine.replaceChildren(
+    body.hits.length ? `결과 ${body.hits.length}건 · 방식: ` : `${MESSAGES.noHits} 방식: `,
+    el("span", { id: "result-mode", "data-testid": "result-mode" }, body.mode),
+    ` · ${body.took_ms.toFixed(1)} ms`,
+  );
+}
+
+async function search() {
+  const chars = normalizeQuery(input.value);
+  clearError();
+  if (chars.length === 0) {
+    showError(MESSAGES.empty);
+    input.focus();
+    return;
+  }
+  const request = ++latestRequest;
+  const payload = { query: chars.join(""), top_k: TOP_K, explain: true };
+  const mode = selectedMode();
+  if (mode) payload.mode = mode;
+  statusLine.textContent = MESSAGES.searching;
+  results.setAttribute("aria-busy", "true");
+  button.disabled = true;
+  try {
+    const response = await fetch("/v1/search", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(payload),
+    });
+    const body = await response.json().catch(() => null);
+    if (request !== latestRequest) return;
+    if (response.ok && body) {
+      renderResults(body, chars);
+      return;
+    }
+    const error = (body && body.error) || {};
+    if (response.status === 503) showError(MESSAGES.notReady, error.message);
+    else if (error.code === "empty_text") showError(MESSAGES.empty);
+    else showError(`${MESSAGES.failed} (HTTP ${response.status})`, error.message || response.statusText);
+  } catch {
+    if (request === latestRequest) showError(MESSAGES.network);
+  } finally {
+    if (request === latestRequest) {
+      button.disabled = false;
+      results.removeAttribute("aria-busy");
+    }
+  }
+}
+
+form.addEventListener("submit", (event) => {
+  event.preventDefault();
+  search();
+});
+
+// Switching the mode searches again at once when there is something to search for.
+for (const radio of form.querySelectorAll('input[name="mode"]')) {
+  radio.addEventListener("change", () => {
+    if (input.value.trim()) search();
+  });
+}

@@ -1,0 +1,137 @@
+"""Issue 7: the search page at `/`, end to end in headless Chromium against a real server with the
+real model over the sample FAQ set. What the page shows is checked against the API's own answer
+for the same request, so the page can neither invent hits nor mis-shade terms."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+from playwright.sync_api import expect
+
+QUERY = "비밀번호를 잊어버렸어요"
+FIRST_HIT = ("site-001", "비밀번호를 잊어버렸어요. 어떻게 찾나요?")
+EMPTY_MESSAGE = "검색어를 입력해 주세요."
+NOT_READY_MESSAGE = "검색 준비가 아직 끝나지 않았습니다. 잠시 후 다시 시도해 주세요."
+
+
+def api_search(url: str, **body) -> dict:
+    response = httpx.post(f"{url}/v1/search", json={"query": QUERY, "top_k": 5, "explain": True, **body})
+    response.raise_for_status()
+    return response.json()
+
+
+def search(page, query: str) -> None:
+    page.get_by_label("검색어").fill(query)
+    page.get_by_label("검색어").press("Enter")
+
+
+def shown_hits(page) -> list[tuple[str, str]]:
+    hits = page.get_by_test_id("hit")
+    return [
+        (hits.nth(i).get_attribute("data-id"), hits.nth(i).get_by_test_id("hit-question").inner_text())
+        for i in range(hits.count())
+    ]
+
+
+def luminance(css_color: str) -> float:
+    """Relative luminance (0 black .. 1 white) of a computed `rgb(r, g, b)` colour."""
+    r, g, b = (int(v) / 255 for v in re.findall(r"\d+", css_color)[:3])
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def term_piece(hit, start: int):
+    """The shaded piece of the query that begins at character `start` in a hit."""
+    return hit.locator(f'[data-testid="term"][data-start="{start}"]')
+
+
+def test_search_shows_the_expected_first_hit_with_shaded_terms(page, page_url, artifacts):
+    page.goto(page_url)
+    assert page.title() == "FAQ 검색"
+    assert page.get_by_label("검색어").get_attribute("placeholder") == "궁금한 점을 입력하세요"
+    search(page, QUERY)
+
+    page.get_by_test_id("hit").first.wait_for()
+    expected = api_search(page_url)
+    assert shown_hits(page)[0] == FIRST_HIT
+    assert [h[0] for h in shown_hits(page)] == [h["id"] for h in expected["hits"]]
+    # No mode was chosen, so the server's default (dense) answered; the switch now shows it.
+    assert page.get_by_test_id("result-mode").inner_text() == expected["mode"] == "dense"
+    assert page.get_by_test_id("mode-dense").is_checked()
+    first = page.get_by_test_id("hit").first
+    assert first.get_by_test_id("hit-answer").inner_text() == expected["hits"][0]["answer"]
+    assert first.get_by_test_id("hit-score").inner_text() == f"점수 {expected['hits'][0]['score']:.3f}"
+
+    # Shading: 비밀 and 번호 weigh more than the particle 를, so they are darker; every term of
+    # this query is in the first hit's question, so all its pieces are marked matched.
+    terms = {t["text"]: t for t in expected["query_terms"]}
+    assert terms["비밀"]["weight"] > terms["를"]["weight"] and terms["번호"]["weight"] > terms["를"]["weight"]
+    shade = {}
+    for text in ("비밀", "번호", "를"):
+        piece = term_piece(first, terms[text]["start"])
+        assert piece.inner_text() == text
+        assert piece.get_attribute("data-matched") == "true"
+        assert float(piece.get_attribute("data-weight")) == round(terms[text]["weight"], 4)
+        shade[text] = luminance(piece.evaluate("el => getComputedStyle(el).backgroundColor"))
+    assert shade["비밀"] < shade["를"] and shade["번호"] < shade["를"]
+
+    # Other hits: a piece is marked matched exactly when a term the API says that question
+    # contains covers it (spans may overlap, e.g. 잊어버렸 and 렸).
+    query_terms = expected["query_terms"]
+    for hit_body, hit in zip(expected["hits"], page.get_by_test_id("hit").all(), strict=True):
+        for piece in hit.get_by_test_id("term").all():
+            start, end = int(piece.get_attribute("data-start")), int(piece.get_attribute("data-end"))
+            covering = [i for i, t in enumerate(query_terms) if t["start"] <= start and t["end"] >= end]
+            matched = any(i in hit_body["matched_terms"] for i in covering)
+            assert piece.get_attribute("data-matched") == str(matched).lower(), (hit_body["id"], start)
+    page.screenshot(path=artifacts / "search-page.png", full_page=True)
+
+
+def test_switching_to_bm25_searches_again_in_that_mode(page, page_url):
+    page.goto(page_url)
+    search(page, QUERY)
+    page.get_by_test_id("hit").first.wait_for()
+    assert page.get_by_test_id("result-mode").inner_text() == "dense"
+
+    page.get_by_test_id("mode-bm25").check()
+    expect(page.get_by_test_id("result-mode")).to_have_text("bm25")
+    expected = api_search(page_url, mode="bm25")
+    assert expected["mode"] == "bm25"
+    assert [h[0] for h in shown_hits(page)] == [h["id"] for h in expected["hits"]]
+    assert shown_hits(page)[0] == FIRST_HIT
+
+
+def test_empty_query_shows_a_korean_error(page, page_url):
+    page.goto(page_url)
+    page.get_by_role("button", name="검색").click()
+    error = page.get_by_role("alert")
+    expect(error).to_have_text(EMPTY_MESSAGE)
+    search(page, "   ")
+    expect(error).to_have_text(EMPTY_MESSAGE)
+    # Text the browser sees as non-empty but the server normalises away (a zero-width space)
+    # gets the server's 422 empty_text, which the page shows the same way.
+    search(page, "\u200b")
+    expect(page.get_by_test_id("status")).to_have_text("")
+    expect(error).to_have_text(EMPTY_MESSAGE)
+    assert page.get_by_test_id("hit").count() == 0
+
+
+def test_not_ready_service_shows_a_korean_message(page, empty_url, artifacts):
+    page.goto(empty_url)
+    search(page, QUERY)
+    error = page.get_by_role("alert")
+    expect(error).to_contain_text(NOT_READY_MESSAGE)
+    # The server's own reason follows, so an operator can see what to do.
+    expect(error).to_contain_text("서버 메시지: no index in")
+    assert page.get_by_test_id("hit").count() == 0
+    page.screenshot(path=artifacts / "search-page-not-ready.png", full_page=True)
+
+
+def test_page_assets_are_served_and_not_in_the_api_schema(page_url):
+    assert httpx.get(f"{page_url}/").headers["content-type"].startswith("text/html")
+    assert httpx.get(f"{page_url}/static/search.js").headers["content-type"].startswith("text/javascript")
+    assert httpx.get(f"{page_url}/static/search.css").headers["content-type"].startswith("text/css")
+    missing = httpx.get(f"{page_url}/static/page.py")  # only the page's own assets are served
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+    paths = httpx.get(f"{page_url}/openapi.json").json()["paths"]
+    assert "/" not in paths and not any(p.startswith("/static") for p in paths)
