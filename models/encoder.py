@@ -20,6 +20,7 @@ import torch
 
 from models.bm25 import Bm25Stats, token_weights
 from models.device import resolve_device, resolve_dtype
+from models.packed import PackedBert, supports_packing
 from models.pooling import PoolingSpec, parse_pooling, pool
 from models.text import normalize_sentences
 
@@ -105,6 +106,7 @@ class Encoder:
         prefix: str,
         max_length: int,
         batch_size: int,
+        packed: bool = True,
     ) -> None:
         self.model = model
         self.tokenizer = tokenizer
@@ -115,6 +117,8 @@ class Encoder:
         self.max_length = max_length
         self.batch_size = batch_size
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+        # Padding-free forward (models/packed.py) where the architecture allows; None: the model's own.
+        self.packed_model = PackedBert(model, self.pad_id) if packed and supports_packing(model) else None
 
     @classmethod
     def load(
@@ -126,6 +130,7 @@ class Encoder:
         prefix: str | None = None,
         max_length: int | None = None,
         batch_size: int = 64,
+        packed: bool = True,
     ) -> Encoder:
         """Load a model folder or hub id. The model is moved to its device here, once."""
         from transformers import AutoModel, AutoTokenizer  # heavy: only when a model is loaded
@@ -173,6 +178,7 @@ class Encoder:
             prefix=default_prefix(name_or_path) if prefix is None else prefix,
             max_length=max_length or limit,
             batch_size=batch_size,
+            packed=packed,
         )
 
     @functools.cached_property
@@ -245,10 +251,36 @@ class Encoder:
         *,
         all_layers: bool = False,
         weights: list[np.ndarray] | None = None,
+        packed: bool | None = None,
+        pad_to: int = 0,
     ) -> Iterator[HiddenBatch]:
-        """Run the model over length-sorted batches, each padded only to its own longest sentence."""
+        """Run the model over length-sorted batches, each padded only to its own longest sentence.
+
+        packed (default: whenever the model allows it) runs `models.packed.PackedBert`, which skips
+        padding inside the forward pass of batches with much of it; its hidden states at padding
+        positions are unspecified (zero where packed). packed=False runs the model's own padded
+        forward, for a caller that wants what the model computes at padding positions.
+        pad_to > 0 pads every batch to at least that many tokens, with the padded forward.
+        """
+        packed_model = self.packed_model if packed is not False and not pad_to else None
         for indices in self._length_sorted_batches([len(ids) for ids in tokenized.input_ids]):
-            longest = max(len(tokenized.input_ids[i]) for i in indices)
+            longest = max(pad_to, *(len(tokenized.input_ids[i]) for i in indices))
+            if packed_model is not None:
+                batch_weights = None
+                if weights is not None:
+                    batch_weights = torch.zeros((len(indices), longest), dtype=torch.float32)  # [B, T]
+                    for row, i in enumerate(indices):
+                        batch_weights[row, : len(weights[i])] = torch.from_numpy(weights[i])
+                states, mask = packed_model(
+                    [tokenized.input_ids[i] for i in indices], self.device, all_layers=all_layers
+                )
+                yield HiddenBatch(
+                    indices=indices,
+                    hidden_states=tuple(h.float() for h in states),  # L x [B, T, H]
+                    mask=mask,
+                    weights=None if batch_weights is None else batch_weights.to(self.device),
+                )
+                continue
             ids = torch.full((len(indices), longest), self.pad_id, dtype=torch.long)  # [B, T]
             mask = torch.zeros((len(indices), longest), dtype=torch.long)  # [B, T]
             batch_weights = torch.zeros((len(indices), longest), dtype=torch.float32) if weights else None
@@ -305,7 +337,8 @@ class Encoder:
         )
         vectors = {s.name: np.zeros((n, self.dim), dtype=np.float32) for s in specs}
         all_layers = any(s.needs_all_layers for s in specs)
-        for batch in self.iter_hidden(tokenized, all_layers=all_layers, weights=weights):
+        pad_to = max(spec.pad_to for spec in specs)  # > 0 only for poolings that include padding
+        for batch in self.iter_hidden(tokenized, all_layers=all_layers, weights=weights, pad_to=pad_to):
             for spec in specs:
                 pooled = pool(spec, batch.hidden_states, batch.mask, batch.weights)  # [B, H]
                 pooled = torch.nn.functional.normalize(pooled, p=2, dim=-1)

@@ -7,7 +7,7 @@ Shapes: B = sentences, T = tokens (padded to the longest in the batch), H = hidd
 L = number of hidden-state layers (embeddings + each transformer layer).
 
 A pooling variant is named `METHOD` or `METHOD@LAYERS`:
-    METHOD  cls | mean | max | bm25
+    METHOD  cls | mean | max | bm25 | mean_with_padding
     LAYERS  -1 (last layer, the default), -2, -3, ... (one layer counted from the end),
             last2, last3, last4, ... (the average of the last N layers)
 e.g. `mean`, `bm25`, `mean@-2`, `mean@last4`.
@@ -21,9 +21,14 @@ from dataclasses import dataclass
 
 import torch
 
-POOLING_METHODS = ("cls", "mean", "max", "bm25")
+POOLING_METHODS = ("cls", "mean", "max", "bm25", "mean_with_padding")
 # The variants the evaluation scores by default; any name the grammar above accepts is valid.
-NAMED_VARIANTS = ("cls", "mean", "max", "bm25", "mean@-2", "mean@last4", "bm25@last4")
+NAMED_VARIANTS = ("cls", "mean", "max", "mean_with_padding", "bm25", "mean@-2", "mean@last4", "bm25@last4")
+# `mean_with_padding` pads every sentence to at least this many tokens and averages the padding in:
+# a fixed length keeps the vector independent of its batch. 37 does as much damage on welfare as
+# the reference script's file-order batches of 64 padded to their longest (MRR@10 0.654; see
+# eval/README.md), so the variant shows what excluding padding is worth.
+PADDED_LENGTH = 37
 
 _NAME_RE = re.compile(r"(?P<method>[a-z0-9_]+)(?:@(?:(?P<single>-\d+)|last(?P<last>\d+)))?")
 
@@ -43,6 +48,11 @@ class PoolingSpec:
     @property
     def needs_all_layers(self) -> bool:
         return self.layers != (-1,)
+
+    @property
+    def pad_to(self) -> int:
+        """Tokens the encoder must pad every sentence to for this pooling (0: no padding needed)."""
+        return PADDED_LENGTH if self.method == "mean_with_padding" else 0
 
 
 def _invalid(name: str, why: str) -> ValueError:
@@ -117,6 +127,21 @@ def max_pool(tokens: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return torch.where(real, tokens, torch.finfo(tokens.dtype).min).amax(dim=1)
 
 
+def padded_mean_pool(tokens: torch.Tensor, mask: torch.Tensor, length: int) -> torch.Tensor:
+    """Mean over the first max(n, length) positions, n = the sentence's real tokens: padding included
+    on purpose. tokens [B, T, H] with T >= max(n, length), mask [B, T] -> [B, H].
+
+    The hidden states at padding positions must be the model's own (a padded forward with the
+    attention mask applied): each depends only on its position and the sentence, not on the batch.
+    """
+    real = mask.sum(dim=1, keepdim=True)  # [B, 1]
+    upto = real.clamp(min=length)  # [B, 1]
+    if int(upto.max()) > tokens.shape[1]:
+        raise ValueError(f"padded mean pooling needs the batch padded to at least {length} tokens")
+    positions = torch.arange(tokens.shape[1], device=tokens.device).unsqueeze(0) < upto  # [B, T]
+    return mean_pool(tokens, positions)
+
+
 def weighted_mean_pool(tokens: torch.Tensor, mask: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
     """Weighted mean over real tokens. tokens [B, T, H], mask [B, T], weights [B, T] -> [B, H].
 
@@ -143,6 +168,8 @@ def pool(
         return mean_pool(tokens, mask)
     if spec.method == "max":
         return max_pool(tokens, mask)
+    if spec.method == "mean_with_padding":
+        return padded_mean_pool(tokens, mask, spec.pad_to)
     if weights is None:
         raise ValueError(f"pooling {spec.name!r} needs token weights (fitted BM25 statistics)")
     return weighted_mean_pool(tokens, mask, weights)
