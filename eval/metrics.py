@@ -95,11 +95,11 @@ def _one_query(
     if not relevant:
         raise ValueError(f"query {query_id!r} has no relevant entry (grade > 0) in the qrels")
 
-    max_k = max(_cutoff(name) for name in names)
-    gains = [relevant.get(entry, 0) for entry in ranking[:max_k]]
+    cutoffs = [_cutoff(name) for name in names]
+    gains = [relevant.get(entry, 0) for entry in ranking[: max(cutoffs)]]
+    ideal = sorted(relevant.values(), reverse=True)
     out = []
-    for name in names:
-        k = _cutoff(name)
+    for name, k in zip(names, cutoffs, strict=True):
         top = gains[:k]
         if name.startswith("mrr@"):
             first = next((i for i, g in enumerate(top) if g > 0), None)
@@ -108,8 +108,7 @@ def _one_query(
             out.append(sum(1 for g in top if g > 0) / len(relevant))
         elif name.startswith("ndcg@"):
             dcg = sum(g / math.log2(i + 2) for i, g in enumerate(top))
-            ideal = sorted(relevant.values(), reverse=True)[:k]
-            idcg = sum(g / math.log2(i + 2) for i, g in enumerate(ideal))
+            idcg = sum(g / math.log2(i + 2) for i, g in enumerate(ideal[:k]))
             out.append(dcg / idcg)
         else:  # pragma: no cover - names are validated against RANKING_METRICS
             raise AssertionError(name)

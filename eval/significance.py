@@ -21,6 +21,10 @@ Which tests these are (for the report):
   identical systems give p = 1.
 - `compare_paired`: the above p-value plus the *paired percentile bootstrap* CI of the mean
   difference (`bootstrap_ci` of the per-query differences d_i).
+- `bootstrap_cis` / `paired_randomization_tests`: the same two procedures for many columns at once
+  (every metric of every variant), all on the resamples / sign flips that the one-column functions
+  draw with the same seed; a resample is applied as a matrix product of its draw counts, so one
+  draw serves every column (a report over 13 variants x 5 metrics takes ~1 s, not ~2 min).
 - `sts_bootstrap_ci` / `sts_paired_bootstrap`: a correlation over pairs (Spearman, Pearson) does
   not decompose into per-item values, so the *pairs* are resampled with replacement and the
   correlation is recomputed on every resample (Spearman: average ranks re-computed within the
@@ -54,8 +58,10 @@ __all__ = [
     "ConfidenceInterval",
     "PairedComparison",
     "bootstrap_ci",
+    "bootstrap_cis",
     "compare_paired",
     "paired_randomization_test",
+    "paired_randomization_tests",
     "sts_bootstrap_ci",
     "sts_paired_bootstrap",
 ]
@@ -182,6 +188,84 @@ def paired_randomization_test(
         bits = rng.integers(0, 256, size=(stop - start, (n + 7) // 8), dtype=np.uint8)
         flips = np.unpackbits(bits, axis=1, count=n).astype(np.float64)  # uniform 0/1
         count += int(np.count_nonzero(np.abs(2 * (flips @ d) - total) >= threshold))
+    return (1 + count) / (1 + n_resamples)
+
+
+def _matrix(values: ArrayLike, name: str) -> np.ndarray:
+    x = np.asarray(values, dtype=np.float64)
+    if x.ndim != 2 or x.size == 0:
+        raise ValueError(f"{name} must be a non-empty 2-D array [items, columns], got shape {x.shape}")
+    if not np.isfinite(x).all():
+        raise ValueError(f"{name} must be finite")
+    return x
+
+
+def _draw_counts(rng: np.random.Generator, rows: int, n: int) -> np.ndarray:
+    """[rows, n] float64: how often each of n items is drawn in each of `rows` resamples (the
+    draws `bootstrap_ci` makes with the same generator)."""
+    idx = rng.integers(0, n, size=(rows, n))
+    flat = (idx + (np.arange(rows) * n)[:, None]).ravel()
+    return np.bincount(flat, minlength=rows * n).reshape(rows, n).astype(np.float64)
+
+
+def bootstrap_cis(
+    values: ArrayLike,
+    *,
+    n_resamples: int = 10_000,
+    confidence: float = 0.95,
+    seed: int = DEFAULT_SEED,
+) -> list[ConfidenceInterval]:
+    """`bootstrap_ci` of each column of `values` [Q, C], all on the same resamples of the Q rows.
+
+    Column j gives what `bootstrap_ci(values[:, j], seed=seed)` gives, up to float rounding
+    (a resample mean is summed in another order).
+    """
+    _check(n_resamples, confidence)
+    x = _matrix(values, "values")
+    n = x.shape[0]
+    ref = x[0]
+    dev = x - ref  # [Q, C]; a constant column then resamples to exactly its constant
+    rng = np.random.default_rng(seed)
+    means = np.empty((n_resamples, x.shape[1]), dtype=np.float64)
+    for start, stop in _chunks(n_resamples, n):
+        means[start:stop] = _draw_counts(rng, stop - start, n) @ dev / n  # [rows, C]
+    means += ref
+    out = []
+    for j in range(x.shape[1]):
+        low, high = _percentiles(means[:, j], confidence)
+        estimate = float(ref[j] + dev[:, j].mean())
+        out.append(ConfidenceInterval(estimate, low, high, confidence, n_resamples))
+    return out
+
+
+def paired_randomization_tests(
+    variant: ArrayLike,
+    baseline: ArrayLike,
+    *,
+    n_resamples: int = 10_000,
+    seed: int = DEFAULT_SEED,
+) -> np.ndarray:
+    """`paired_randomization_test` of each column of `variant` [Q, C] against the same column of
+    `baseline` [Q, C], all on the same sign flips -> [C] two-sided p-values."""
+    _check(n_resamples)
+    a, b = _matrix(variant, "variant"), _matrix(baseline, "baseline")
+    if a.shape != b.shape:
+        raise ValueError(f"variant and baseline must be paired (same shape), got {a.shape} and {b.shape}")
+    d = a - b  # [Q, C]
+    n = d.shape[0]
+    total = d.sum(axis=0)  # [C]
+    observed = np.abs(total)
+    threshold = observed - 100 * np.finfo(np.float64).eps * observed
+    if n < 63 and 2**n <= n_resamples:
+        codes = np.arange(2**n, dtype=np.int64)[:, None]
+        flips = ((codes >> np.arange(n)) & 1).astype(np.float64)  # [2**Q, Q]
+        return np.count_nonzero(np.abs(2 * (flips @ d) - total) >= threshold, axis=0) / 2**n
+    rng = np.random.default_rng(seed)
+    count = np.zeros(d.shape[1], dtype=np.int64)
+    for start, stop in _chunks(n_resamples, n):
+        bits = rng.integers(0, 256, size=(stop - start, (n + 7) // 8), dtype=np.uint8)
+        flips = np.unpackbits(bits, axis=1, count=n).astype(np.float64)  # [rows, Q] uniform 0/1
+        count += np.count_nonzero(np.abs(2 * (flips @ d) - total) >= threshold, axis=0)
     return (1 + count) / (1 + n_resamples)
 
 

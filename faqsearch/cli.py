@@ -269,7 +269,13 @@ def search(
     settings = get_settings()
     try:
         chosen_mode = check_mode(mode or settings.search_mode)
-        searcher = Searcher.open(data_dir_of(index), load_encoder(model), rrf_k=settings.rrf_k)
+        searcher = Searcher.open(
+            data_dir_of(index),
+            load_encoder(model),
+            rrf_k=settings.rrf_k,
+            fusion=settings.hybrid_fusion,
+            hybrid_weight=settings.hybrid_weight,
+        )
         results = searcher.search(queries, top_k=top_k, mode=chosen_mode)
         assert searcher.store is not None
         for query, hits in zip(queries, results, strict=True):
@@ -285,6 +291,68 @@ def search(
             )
     except (ValueError, OSError) as exc:
         raise fail(str(exc)) from exc
+
+
+@cli.command("eval")
+def eval_command(
+    testset: Annotated[
+        Path, typer.Option("--testset", help="Test set folder: ranking or STS (see testsets/README.md).")
+    ],
+    variants: Annotated[
+        str,
+        typer.Option(
+            "--variants",
+            help="Comma-separated variants or 'all': a pooling (cls, mean, max, mean_with_padding, bm25, "
+            "@-N, @lastN), bm25_lexical, rrf:POOLING[:k=K], convex:POOLING[:w=W].",
+        ),
+    ] = "all",
+    baseline: Annotated[
+        str, typer.Option("--baseline", help="Variant the others are tested against.")
+    ] = "mean",
+    model: ModelOption = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Report folder. Default: eval/reports/<test set name>.")
+    ] = None,
+    cache: Annotated[
+        Path | None,
+        typer.Option(
+            "--cache",
+            help="Vector cache folder. Default: FAQSEARCH_EVAL_CACHE, else ~/.cache/faqsearch/eval.",
+        ),
+    ] = None,
+) -> None:
+    """Evaluate variants on a test set: write report.json, report.md and report.png to --out and
+    print the Markdown table."""
+    from tqdm import tqdm
+
+    from eval.cache import VectorCache, default_cache_dir
+    from eval.report import markdown_table, write_report
+    from eval.runner import evaluate, needs_model, with_baseline
+    from eval.testset import load_testset
+    from eval.variants import parse_variants
+
+    settings = get_settings()
+    try:
+        chosen, _ = with_baseline(parse_variants(variants), baseline)
+        loaded = load_testset(testset)
+        encoder = load_encoder(model) if needs_model(chosen, loaded) else None
+        with (
+            VectorCache(cache or settings.eval_cache or default_cache_dir()) as vector_cache,
+            tqdm(total=0, unit="sent", desc="encoding", file=sys.stderr, dynamic_ncols=True) as bar,
+        ):
+
+            def progress(done: int, total: int) -> None:
+                bar.total = total
+                bar.update(done - bar.n)
+
+            report = evaluate(
+                loaded, chosen, baseline=baseline, encoder=encoder, cache=vector_cache, progress=progress
+            )
+        paths = write_report(report, out or Path("eval/reports") / loaded.name)
+    except (ValueError, OSError) as exc:
+        raise fail(str(exc)) from exc
+    sys.stdout.write(markdown_table(report))
+    typer.echo(f"wrote {', '.join(str(p) for p in paths)}", err=True)
 
 
 @cli.command()

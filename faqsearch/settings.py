@@ -33,7 +33,10 @@ class Settings(BaseSettings):
         None, ge=8, description="Token limit per sentence; unset = the model's own maximum."
     )
     batch_size: int = Field(64, ge=1, le=4096, description="Sentences per encoder forward pass.")
-    pooling: str = Field("mean", description="Default pooling variant (see `faqsearch embed --help`).")
+    pooling: str = Field(
+        "bm25",
+        description="Default pooling variant (see `faqsearch embed --help`); bm25 by evaluation (eval/README.md).",
+    )
     data_dir: Path = Field(Path("data"), description="Folder of one FAQ collection: store and snapshots.")
     index_type: Literal["flat", "hnsw", "ivf"] = Field(
         "flat", description="FAISS index built by `index build`: flat (exact), hnsw or ivf (large corpora)."
@@ -41,7 +44,9 @@ class Settings(BaseSettings):
     snapshot_keep: int = Field(
         3, ge=1, description="Index snapshots kept on disk (the current one always is)."
     )
-    search_mode: Literal["dense", "bm25", "hybrid"] = Field("dense", description="Default search mode.")
+    search_mode: Literal["dense", "bm25", "hybrid"] = Field(
+        "dense", description="Default search mode (dense with bm25 pooling: see eval/README.md)."
+    )
     rrf_k: int = Field(60, ge=1, description="k of reciprocal rank fusion in hybrid search.")
 
     # -- the HTTP service (`faqsearch serve`) --
@@ -67,6 +72,19 @@ class Settings(BaseSettings):
         3.0, ge=0, le=1000, description="How long a search waits for others to share its forward pass."
     )
     max_batch: int = Field(64, ge=1, le=4096, description="Most queries in one shared forward pass.")
+
+    # -- hybrid fusion (chosen by evaluation, see eval/README.md) and the offline evaluation --
+    hybrid_fusion: Literal["rrf", "convex"] = Field(
+        "convex",
+        description="How hybrid search fuses dense and BM25 hits: rrf (reciprocal rank fusion, k = rrf_k) "
+        "or convex (hybrid_weight * dense + (1 - hybrid_weight) * BM25, min-max normalised per query).",
+    )
+    hybrid_weight: float = Field(
+        0.8, ge=0.0, le=1.0, description="Weight of the dense scores in convex fusion (BM25: 1 - weight)."
+    )
+    eval_cache: Path | None = Field(
+        None, description="Folder of `faqsearch eval`'s vector cache; unset: ~/.cache/faqsearch/eval."
+    )
 
     def encoder_options(self) -> dict[str, object]:
         """Keyword arguments of `models.encoder.Encoder.load` (all but the model name)."""

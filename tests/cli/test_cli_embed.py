@@ -33,7 +33,7 @@ SENTENCES = ["신용 대출을 신청하고 싶어요", "비밀번호를 잊어�
 
 
 def test_embed_arguments_print_the_encoder_vectors(model_path, real_encoder):
-    result = run_cli(["embed", *SENTENCES], model_path)
+    result = run_cli(["embed", "--pooling", "mean", *SENTENCES], model_path)
     assert result.returncode == 0, result.stderr
     out = records(result.stdout)
     assert [r["text"] for r in out] == SENTENCES
@@ -61,8 +61,11 @@ def test_embed_reads_stdin_and_bm25_uses_the_corpus_file(model_path, real_encode
     [
         (["embed", "--pooling", "avg", "대출"], "unknown pooling 'avg' (no method 'avg'); valid: METHOD"),
         (["embed", "--pooling", "bm25", "대출"], "needs BM25 statistics: pass --corpus FILE"),
-        (["embed", " \t "], "sentence 0 is empty after normalisation"),
-        (["embed", "--model", "/nonexistent/model", "대출"], "Set FAQSEARCH_MODEL (or --model)"),
+        (["embed", "--pooling", "mean", " \t "], "sentence 0 is empty after normalisation"),
+        (
+            ["embed", "--pooling", "mean", "--model", "/nonexistent/model", "대출"],
+            "Set FAQSEARCH_MODEL (or --model)",
+        ),
     ],
 )
 def test_bad_input_is_one_error_line_and_exit_2(model_path, args, message):

@@ -52,7 +52,7 @@ def test_build_shows_progress_and_ends_with_a_summary(built):
     assert "sent/s" in result.stderr  # progress bar with rate
     summary = result.stderr.strip().splitlines()[-1]
     assert summary.startswith(f"built v000001 in {data_dir}: 40 entries")
-    assert "pooling mean, flat index" in summary
+    assert "pooling bm25, flat index" in summary  # the default pooling (eval/README.md)
 
 
 def test_search_prints_one_json_line_per_query(built, model_path):

@@ -1,0 +1,194 @@
+"""Rank a test set's corpus for its queries through the service's own `Searcher`.
+
+The index is built in memory by `indexing.build.index_from_entries` (the rebuild job's code) and
+searched by `Searcher.search` with the variant's mode and fusion, so an offline number is what the
+service would serve. The only difference is where sentence vectors come from: `PrecomputedEncoder`
+hands out the vectors `eval.vectors` already pooled (one forward pass per sentence for all
+variants, or the cache) instead of running the model again for every variant.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, cast
+
+import numpy as np
+
+from eval.cache import bm25_fingerprint
+from eval.testset import RankingSet
+from eval.variants import Variant
+from eval.vectors import TextVectors
+from indexing.store import FaqEntry
+from models.bm25 import Bm25Stats
+
+if TYPE_CHECKING:
+    from indexing.loaded_index import LoadedIndex
+    from indexing.searcher import Hit
+    from models.encoder import Encoded, Encoder
+    from models.pooling import PoolingSpec
+
+TOP_K = 10  # the deepest cut-off of the ranking metrics
+
+
+class PrecomputedEncoder:
+    """Stands in for `models.encoder.Encoder` where `Searcher` and `index_from_entries` use it
+    (`encode`, `dim` and the manifest fields): returns already pooled vectors, by text.
+
+    BM25 pooling depends on the statistics; asking with other statistics than the vectors were
+    pooled with is an error rather than a silently wrong number.
+    """
+
+    def __init__(
+        self,
+        vectors: Mapping[str, TextVectors],
+        *,
+        dim: int,
+        name: str,
+        fingerprint: str,
+        prefix: str,
+        max_length: int,
+        bm25: Bm25Stats | None,
+    ) -> None:
+        self.vectors = vectors
+        self.dim = dim
+        self.name = name
+        self.fingerprint = fingerprint
+        self.prefix = prefix
+        self.max_length = max_length
+        self._bm25_sha256 = bm25_fingerprint(bm25) if bm25 is not None else None
+
+    def encode(
+        self, texts: Sequence[str], pooling: str | PoolingSpec = "mean", *, bm25: Bm25Stats | None = None
+    ) -> Encoded:
+        from models.encoder import Encoded
+        from models.pooling import PoolingSpec, parse_pooling
+        from models.text import normalize_sentences
+
+        spec = pooling if isinstance(pooling, PoolingSpec) else parse_pooling(pooling)
+        if spec.needs_bm25 and (bm25 is None or bm25_fingerprint(bm25) != self._bm25_sha256):
+            raise ValueError(f"pooling {spec.name!r} was evaluated with other BM25 statistics")
+        table = self.vectors.get(spec.name)
+        if table is None:
+            raise ValueError(f"no vectors were pooled with {spec.name!r}")
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)  # [N, H]
+        for row, text in enumerate(texts):
+            # Test set texts are normalised already, so normalising is the rare path (it is idempotent).
+            vector = table.get(text) if isinstance(text, str) else None
+            if vector is None:
+                [text] = normalize_sentences([text])
+                if text not in table:
+                    raise ValueError(f"no {spec.name!r} vector was pooled for {text[:40]!r}")
+                vector = table[text]
+            out[row] = vector
+        return Encoded(out, np.zeros(len(texts), dtype=bool))
+
+
+class _NoVectors(PrecomputedEncoder):
+    """For lexical search, which reads no vector: the index gets 1-d zeros, no model is needed."""
+
+    def __init__(self) -> None:
+        super().__init__({}, dim=1, name="none", fingerprint="", prefix="", max_length=0, bm25=None)
+
+    def encode(
+        self, texts: Sequence[str], pooling: str | PoolingSpec = "mean", *, bm25: Bm25Stats | None = None
+    ) -> Encoded:
+        from models.encoder import Encoded
+
+        return Encoded(np.zeros((len(texts), 1), dtype=np.float32), np.zeros(len(texts), dtype=bool))
+
+
+def _entries(testset: RankingSet) -> list[FaqEntry]:
+    return [FaqEntry(id=entry.id, question=entry.text) for entry in testset.corpus]
+
+
+def lexical_index(testset: RankingSet) -> LoadedIndex:
+    """The corpus indexed by `index_from_entries`, as the rebuild job does, but without sentence
+    vectors: its lexical half and BM25 statistics, which no pooling changes, serve every variant."""
+    from indexing.build import index_from_entries
+    from indexing.vector_index import IndexParams
+
+    index, _ = index_from_entries(
+        _entries(testset), cast("Encoder", _NoVectors()), "mean", IndexParams(type="flat")
+    )
+    return index
+
+
+def _with_pooling(index: LoadedIndex, encoder: Encoder, entries: list[FaqEntry], pooling: str) -> LoadedIndex:
+    """`index` with its dense half pooled with `pooling`, encoded and built as `index_from_entries`
+    does it (`encode_entries`, `VectorIndex.build`); the lexical half is shared."""
+    from indexing.build import encode_entries
+    from indexing.vector_index import VectorIndex
+    from models.pooling import parse_pooling
+
+    spec = parse_pooling(pooling)
+    questions = [entry.question for entry in entries]
+    vectors = encode_entries(encoder, questions, spec.name, index.bm25 if spec.needs_bm25 else None)
+    labels = np.array([index.label_of[entry.id] for entry in entries], dtype=np.int64)
+    return dataclasses.replace(
+        index,
+        manifest={**index.manifest, "pooling": spec.name},
+        vectors=VectorIndex.build(vectors, labels, index.vectors.params),
+    )
+
+
+def ranking_runs(
+    testset: RankingSet,
+    variants: Sequence[Variant],
+    vectors: PrecomputedEncoder | None,
+    base: LoadedIndex | None = None,
+) -> dict[str, dict[str, list[str]]]:
+    """{variant name: {query id: the top `TOP_K` entry ids, best first}} via `Searcher`.
+
+    One index per pooling: `base` (default: `lexical_index(testset)`, whose BM25 statistics the
+    vectors must have been pooled with) with that pooling's dense half. Dense variants are
+    `Searcher.search(mode="dense")`.
+    Lexical hits do not depend on the pooling, so the queries are analysed once:
+    `search(mode="bm25", top_k=hybrid_depth(TOP_K))`, whose first `TOP_K` are the `bm25` run (lexical
+    ranks are a stable sort, so a shorter search returns exactly that prefix). Each hybrid is
+    `Searcher.fuse` of those and the pooling's dense hits at the same depth: the two steps of
+    `search(mode="hybrid")` (a test checks that they give its very hits).
+    """
+    from indexing.searcher import Searcher, hybrid_depth
+
+    entries = _entries(testset)
+    queries = [q.text for q in testset.queries]
+    depth = hybrid_depth(TOP_K)
+    poolings = list(dict.fromkeys(v.pooling for v in variants if v.pooling is not None))
+    if poolings and vectors is None:
+        raise ValueError(f"variants with pooling {', '.join(poolings)} need sentence vectors")
+    base = base or lexical_index(testset)
+    # Searcher and the index builder call only what PrecomputedEncoder provides.
+    encoder = cast("Encoder", vectors or _NoVectors())
+    hits: dict[str, list[list[Hit]]] = {}
+    lexical: list[list[Hit]] | None = None
+    if any(v.kind != "dense" for v in variants):
+        lexical = Searcher(encoder, base).search(queries, top_k=depth, mode="bm25")
+    for pooling in poolings:
+        index = _with_pooling(base, encoder, entries, pooling)
+        searcher = Searcher(encoder, index)
+        dense_deep = None
+        for v in variants:
+            if v.kind == "dense" and v.pooling == pooling:
+                hits[v.name] = searcher.search(queries, top_k=TOP_K, mode="dense")
+            elif v.kind == "hybrid" and v.pooling == pooling:
+                assert lexical is not None
+                if dense_deep is None:
+                    dense_deep = searcher.search(queries, top_k=depth, mode="dense")
+                fuser = Searcher(encoder, index, rrf_k=v.rrf_k, fusion=v.fusion, hybrid_weight=v.weight)
+                hits[v.name] = fuser.fuse(dense_deep, lexical, TOP_K)
+    for v in variants:
+        if v.kind == "lexical":
+            assert lexical is not None
+            hits[v.name] = [row[:TOP_K] for row in lexical]
+    return {
+        name: {q.id: [h.id for h in row] for q, row in zip(testset.queries, rows, strict=True)}
+        for name, rows in hits.items()
+    }
+
+
+def pair_similarities(pairs: Sequence[tuple[str, str]], vectors: TextVectors) -> np.ndarray:
+    """[N] float64 cosine of each pair's two (L2-normalised) vectors."""
+    a = np.stack([vectors[x] for x, _ in pairs]).astype(np.float64)  # [N, H]
+    b = np.stack([vectors[y] for _, y in pairs]).astype(np.float64)  # [N, H]
+    return np.einsum("ij,ij->i", a, b)

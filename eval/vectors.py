@@ -1,0 +1,71 @@
+"""Pooled sentence vectors for the evaluation: every pooling from one forward pass per sentence.
+
+Texts missing from the cache are encoded with `Encoder.encode_variants`, which runs the model once
+(all layers when a pooling needs them) and pools every requested variant from the same token
+vectors: the very code that serves vectors, so these are the served vectors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from eval.cache import VectorCache, bm25_fingerprint, namespace
+from models.bm25 import Bm25Stats
+
+if TYPE_CHECKING:
+    from models.encoder import Encoder
+
+ENCODE_CHUNK = 512  # sentences per encode call (and progress step, and cache write)
+Progress = Callable[[int, int], None]  # (sentences encoded so far, sentences to encode)
+TextVectors = dict[str, np.ndarray]  # normalised text -> [H] float32, L2-normalised
+
+
+def cache_namespace(encoder: Encoder, pooling: str, bm25: Bm25Stats | None) -> str:
+    from models.pooling import parse_pooling
+
+    spec = parse_pooling(pooling)
+    return namespace(
+        model_sha256=encoder.fingerprint,
+        prefix=encoder.prefix,
+        max_length=encoder.max_length,
+        pooling=spec.name,
+        bm25_sha256=bm25_fingerprint(bm25) if spec.needs_bm25 and bm25 is not None else None,
+    )
+
+
+def pooled_vectors(
+    encoder: Encoder,
+    texts: Sequence[str],
+    poolings: Sequence[str],
+    *,
+    bm25: Bm25Stats | None = None,
+    cache: VectorCache | None = None,
+    progress: Progress | None = None,
+) -> dict[str, TextVectors]:
+    """{pooling: {text: vector}} for every (normalised) text and pooling, from the cache where it
+    has them; the rest is encoded once, every missing pooling from the same forward pass."""
+    unique = list(dict.fromkeys(texts))
+    spaces = {p: cache_namespace(encoder, p, bm25) for p in poolings}
+    found: dict[str, TextVectors] = {
+        p: (cache.get_many(spaces[p], unique, encoder.dim) if cache is not None else {}) for p in poolings
+    }
+    to_pool = [p for p in poolings if len(found[p]) < len(unique)]
+    missing = [t for t in unique if any(t not in found[p] for p in to_pool)]
+    # Length-sorted chunks pad little (the encoder sorts again within each chunk).
+    missing.sort(key=len)
+    if progress is not None:
+        progress(0, len(missing))
+    for start in range(0, len(missing), ENCODE_CHUNK):
+        chunk = missing[start : start + ENCODE_CHUNK]
+        encoded = encoder.encode_variants(chunk, to_pool, bm25=bm25)
+        for pooling in to_pool:
+            vectors = encoded[pooling].vectors  # [len(chunk), H]
+            found[pooling].update(zip(chunk, vectors, strict=True))
+            if cache is not None:
+                cache.put_many(spaces[pooling], zip(chunk, vectors, strict=True))
+        if progress is not None:
+            progress(start + len(chunk), len(missing))
+    return found
