@@ -50,7 +50,11 @@ class ServiceState:
         )
         self.jobs = RebuildJobs(self.build_index, self.serve_index)
         self._swap_lock = threading.Lock()
-        self._searcher_options: dict[str, Any] = {"rrf_k": settings.rrf_k}
+        self._searcher_options: dict[str, Any] = {
+            "rrf_k": settings.rrf_k,
+            "fusion": settings.hybrid_fusion,
+            "hybrid_weight": settings.hybrid_weight,
+        }
 
     # -- loading ----------------------------------------------------------------------------------
 

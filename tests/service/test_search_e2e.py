@@ -37,8 +37,15 @@ def test_served_hits_equal_the_searcher_called_directly(served, real_encoder):
     them into shared forward passes), in every mode, equal an offline Searcher over the same data."""
     from indexing.searcher import Searcher
 
+    settings = served.state.settings
     queries = _welfare_queries(300)
-    offline = Searcher.open(served.data_dir, real_encoder)
+    offline = Searcher.open(
+        served.data_dir,
+        real_encoder,
+        rrf_k=settings.rrf_k,
+        fusion=settings.hybrid_fusion,
+        hybrid_weight=settings.hybrid_weight,
+    )
     for mode, n in (("dense", 300), ("bm25", 60), ("hybrid", 60)):
         expected = offline.search(queries[:n], top_k=10, mode=mode)
 
@@ -78,9 +85,11 @@ def test_batch_search_equals_single_searches(served):
     assert [r["query"] for r in batch["results"]] == queries
     for query, result in zip(queries, batch["results"], strict=True):
         single = served.client.post("/v1/search", json={"query": query, "top_k": 5, "mode": "hybrid"}).json()
-        assert [(h["id"], h["score"]) for h in result["hits"]] == [
-            (h["id"], h["score"]) for h in single["hits"]
-        ]
+        # Same ranking; scores equal up to the float noise of different batch shapes.
+        assert [h["id"] for h in result["hits"]] == [h["id"] for h in single["hits"]]
+        np.testing.assert_allclose(
+            [h["score"] for h in result["hits"]], [h["score"] for h in single["hits"]], atol=1e-5, rtol=0
+        )
 
 
 def test_explain_returns_query_terms_with_bm25_weights_and_matches(served):
@@ -111,7 +120,9 @@ def test_rank_orders_candidates_by_cosine_computed_directly(served, real_encoder
         "신용카드를 잃어버렸어요",
         "점심 메뉴 추천해 주세요",
     ]
-    body = served.client.post("/v1/rank", json={"query": query, "candidates": candidates}).json()
+    body = served.client.post(
+        "/v1/rank", json={"query": query, "candidates": candidates, "pooling": "mean"}
+    ).json()
     vectors = real_encoder.encode([query, *candidates], "mean").vectors
     expected = vectors[1:] @ vectors[0]
     order = np.argsort(-expected, kind="stable")

@@ -1,0 +1,30 @@
+"""The README stays true: every setting is documented, and CI runs the README's test command."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from faqsearch.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_every_setting_is_in_the_configuration_table():
+    rows = set(re.findall(r"^\| `(FAQSEARCH_[A-Z0-9_]+)` \|", README, flags=re.MULTILINE))
+    expected = {f"FAQSEARCH_{name.upper()}" for name in Settings.model_fields}
+    assert rows == expected
+
+
+def test_ci_runs_the_readme_test_command():
+    test_command = "./scripts/setup.sh && .venv/bin/python -m pytest"
+    assert test_command in README
+    assert (ROOT / ".ci/run").read_text(encoding="utf-8").rstrip().endswith(test_command)
+
+
+def test_the_quick_start_serves_the_bundled_sample():
+    quick_start = README.split("## Quick start", 1)[1].split("```bash", 1)[1].split("```", 1)[0]
+    serve_line = next(line for line in quick_start.splitlines() if "faqsearch serve" in line)
+    assert "index build --faqs testsets/sample_faq/faqs.csv" in serve_line
+    assert (ROOT / "testsets/sample_faq/faqs.csv").is_file()
