@@ -13,10 +13,18 @@ interleaved, R times each:
 
 and prints one JSON object to stdout (progress goes to stderr). ratio_median is the median over the
 repeats of rebuild_s / encode_s of the same repeat; ratio_of_minimums is min(rebuild_s) / min(encode_s).
-On a shared machine, check loadavg_1m (per round) before trusting a round.
+*_cpu_s is this process's CPU time for the same phases: with --threads 1 on a shared machine it
+counts the work done, not the waiting for a core. *_peak_rss_mb is the highest resident memory of the process seen during each phase (sampled), with
+the resident memory before the phase beside it. On a shared machine, check loadavg_1m (per round)
+before trusting a round.
+
+The bundled test sets hold about 22k distinct sentences. Beyond them (e.g. --entries 100000), variants
+are made by putting one of a few short Korean openers (혹시, 그런데, ...) before each sentence in turn,
+which adds one or two tokens; `sources` says how many sentences came from where.
 
     python bench/rebuild.py                       # 10k entries: several minutes on 2 cores
     python bench/rebuild.py --entries 1000 --repeats 3
+    python bench/rebuild.py --entries 100000      # 15 to 25 minutes per phase on one core here
 """
 
 from __future__ import annotations
@@ -24,7 +32,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import statistics
 import sys
@@ -45,14 +52,13 @@ SOURCES = [
     ("stylekqc", "queries.jsonl"),
 ]
 WARMUP_SENTENCES = 200
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+# Openers that make distinct variants of the bundled sentences once those run out.
+VARIANT_OPENERS = ("혹시", "그런데", "저기요", "궁금한데", "다시 묻는데", "참고로", "급한데", "질문인데")
 
 
 def faq_sentences(count: int) -> tuple[list[str], dict[str, int]]:
-    """The first `count` distinct (after normalisation) sentences of SOURCES, and how many came from each."""
+    """The first `count` distinct (after normalisation) sentences of SOURCES, then variants of them
+    (see VARIANT_OPENERS), and how many came from each."""
     from models.text import normalize_text
 
     seen: set[str] = set()
@@ -74,29 +80,21 @@ def faq_sentences(count: int) -> tuple[list[str], dict[str, int]]:
             used[f"{name}/{file}"] = taken
         if len(sentences) >= count:
             return sentences, used
-    raise SystemExit(
-        f"the bundled test sets hold only {len(sentences)} distinct sentences; asked for {count}"
-    )
-
-
-def machine() -> dict[str, object]:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
+    base = list(sentences)
+    for opener in VARIANT_OPENERS:
+        taken = 0
+        for text in base:
+            if len(sentences) >= count:
                 break
-    except OSError:
-        pass
-    import torch
-
-    return {
-        "cpu": cpu,
-        "cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-    }
+            variant = f"{opener} {text}"
+            if variant not in seen:
+                seen.add(variant)
+                sentences.append(variant)
+                taken += 1
+        used[f"variants/{opener}"] = taken
+        if len(sentences) >= count:
+            return sentences, used
+    raise SystemExit(f"only {len(sentences)} distinct sentences and variants can be made; asked for {count}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -111,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--batch-size", type=int, default=64, help="encoder batch size (default: %(default)s)"
     )
+    parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
     args = parser.parse_args(argv)
     if args.entries < 1 or args.repeats < 1:
         parser.error("--entries and --repeats must be at least 1")
@@ -118,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, str(REPO_ROOT))
     import faiss  # noqa: F401  # imported here so the first rebuild does not pay for it
 
+    from bench.common import PeakRss, log, machine
     from indexing.build import build_snapshot, encode_entries
     from indexing.store import FaqEntry, FaqStore
     from models.bm25 import Bm25Stats
@@ -125,6 +125,10 @@ def main(argv: list[str] | None = None) -> int:
     from models.morphemes import terms
     from models.pooling import parse_pooling
 
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     spec = parse_pooling(args.pooling)
     questions, used = faq_sentences(args.entries)
     log(f"{len(questions)} sentences from {used}")
@@ -149,14 +153,25 @@ def main(argv: list[str] | None = None) -> int:
         encode_s: list[float] = []
         rebuild_s: list[float] = []
         encode_in_rebuild_s: list[float] = []
+        encode_cpu_s: list[float] = []
+        rebuild_cpu_s: list[float] = []
+        encode_rss: list[PeakRss] = []
+        rebuild_rss: list[PeakRss] = []
         for round_ in range(args.repeats):
-            started = time.perf_counter()
-            vectors = encode_entries(encoder, questions, spec.name, bm25)
+            started, cpu = time.perf_counter(), time.process_time()
+            with PeakRss() as peak:
+                vectors = encode_entries(encoder, questions, spec.name, bm25)
             encode_s.append(time.perf_counter() - started)
+            encode_cpu_s.append(time.process_time() - cpu)
+            encode_rss.append(peak)
             assert vectors.shape == (len(questions), encoder.dim)
-            started = time.perf_counter()
-            result = build_snapshot(data_dir, encoder, args.pooling)
+            del vectors
+            started, cpu = time.perf_counter(), time.process_time()
+            with PeakRss() as peak:
+                result = build_snapshot(data_dir, encoder, args.pooling)
             rebuild_s.append(time.perf_counter() - started)
+            rebuild_cpu_s.append(time.process_time() - cpu)
+            rebuild_rss.append(peak)
             encode_in_rebuild_s.append(result.encode_seconds)
             assert result.count == len(questions)
             loadavg.append(round(os.getloadavg()[0], 2))
@@ -176,6 +191,11 @@ def main(argv: list[str] | None = None) -> int:
         "rebuild_s": [round(x, 3) for x in rebuild_s],
         "encode_in_rebuild_s": [round(x, 3) for x in encode_in_rebuild_s],
         "ratio_median": round(statistics.median(ratios), 4),
+        "encode_cpu_s": [round(x, 3) for x in encode_cpu_s],
+        "rebuild_cpu_s": [round(x, 3) for x in rebuild_cpu_s],
+        "ratio_cpu_median": round(
+            statistics.median(r / e for r, e in zip(rebuild_cpu_s, encode_cpu_s, strict=True)), 4
+        ),
         "ratios": [round(x, 4) for x in ratios],
         # Fastest rebuild over fastest encoding: the least disturbed by other processes.
         "ratio_of_minimums": round(min(rebuild_s) / min(encode_s), 4),
@@ -184,6 +204,11 @@ def main(argv: list[str] | None = None) -> int:
         # competed for the CPU during it and its timings are suspect.
         "loadavg_1m": loadavg,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),  # KiB on Linux
+        # Per phase: the highest sampled RSS during it, and the RSS when it started (MiB).
+        "encode_peak_rss_mb": [round(p.peak_bytes / 2**20, 1) for p in encode_rss],
+        "encode_start_rss_mb": [round(p.start_bytes / 2**20, 1) for p in encode_rss],
+        "rebuild_peak_rss_mb": [round(p.peak_bytes / 2**20, 1) for p in rebuild_rss],
+        "rebuild_start_rss_mb": [round(p.start_bytes / 2**20, 1) for p in rebuild_rss],
         "sources": used,
         "machine": machine(),
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
