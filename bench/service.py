@@ -73,7 +73,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(data_dir: Path, model: str, micro_batching: bool) -> tuple[subprocess.Popen, str]:
+def start_server(
+    data_dir: Path, model: str, micro_batching: bool, threads: int | None
+) -> tuple[subprocess.Popen, str]:
     import httpx
 
     port = free_port()
@@ -83,6 +85,8 @@ def start_server(data_dir: Path, model: str, micro_batching: bool) -> tuple[subp
         "FAQSEARCH_MODEL": model,
         "FAQSEARCH_MICRO_BATCHING": "true" if micro_batching else "false",
     }
+    if threads:  # torch reads these at start-up: the server's encoder uses this many threads
+        env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(threads)
     process = subprocess.Popen(
         [sys.executable, "-m", "faqsearch.cli", "serve", "--index", str(data_dir), "--port", str(port)],
         env=env,
@@ -142,7 +146,7 @@ def percentile(values: list[float], q: float) -> float:
     )
 
 
-def bare_encoder_ms(encoder, queries: list[str], pooling: str) -> tuple[list[float], list[float]]:
+def bare_encoder_ms(encoder, queries: list[str], pooling: str, bm25) -> tuple[list[float], list[float]]:
     """Per query: the model forward alone, and Encoder.encode (tokenise + forward + pool), in ms."""
     import torch
 
@@ -156,7 +160,7 @@ def bare_encoder_ms(encoder, queries: list[str], pooling: str) -> tuple[list[flo
             encoder.model(input_ids=ids, attention_mask=mask)
             forward.append((time.perf_counter() - started) * 1000)
         started = time.perf_counter()
-        encoder.encode([query], pooling)
+        encoder.encode([query], pooling, bm25=bm25)
         encode.append((time.perf_counter() - started) * 1000)
     return forward, encode
 
@@ -170,8 +174,15 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--clients", default="1,8,32")
     parser.add_argument("--latency-queries", type=int, default=200)
+    parser.add_argument(
+        "--threads", type=int, help="torch threads of the servers and of the bare encoder (default: torch's)"
+    )
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
 
     from faqsearch.settings import Settings
     from models.encoder import Encoder
@@ -180,33 +191,44 @@ def main() -> None:
     encoder = Encoder.load(args.model, device="cpu")
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="faqsearch-bench-"))
     build_index(data_dir, args.entries, encoder, pooling)
+    from indexing.snapshots import Snapshots
+    from models.bm25 import Bm25Stats
+
+    snapshot = Snapshots(data_dir).current_info()
+    assert snapshot is not None
+    bm25 = Bm25Stats.load(snapshot.path)  # BM25 pooling weighs query tokens with the index's statistics
     queries = short_queries(max(args.latency_queries, 500))
     log(f"{len(queries)} short queries, median {statistics.median(len(q) for q in queries)} characters")
 
-    servers = {mode: start_server(data_dir, args.model, mode == "on") for mode in ("on", "off")}
+    servers = {mode: start_server(data_dir, args.model, mode == "on", args.threads) for mode in ("on", "off")}
     try:
         for _, url in servers.values():  # warm both up: first requests pay for lazy init
             asyncio.run(load(url, queries, 4, 2.0))
 
         # 1. latency: one client vs the bare encoder, interleaved per round
         latency_queries = queries[: args.latency_queries]
-        bare_encoder_ms(encoder, latency_queries, pooling)  # warm-up: first passes per shape are slow
+        bare_encoder_ms(encoder, latency_queries, pooling, bm25)  # warm-up: first passes per shape are slow
         service_ms: dict[str, list[float]] = {"on": [], "off": []}
         forward_ms: list[float] = []
         encode_ms: list[float] = []
         for round_ in range(args.rounds):
             log(f"latency round {round_ + 1}/{args.rounds}")
-            f, e = bare_encoder_ms(encoder, latency_queries, pooling)
+            f, e = bare_encoder_ms(encoder, latency_queries, pooling, bm25)
             forward_ms += f
             encode_ms += e
-            for mode, (_, url) in servers.items():
-                import httpx
+            import httpx
 
-                with httpx.Client(base_url=url, timeout=120) as client:
-                    for query in latency_queries:
-                        started = time.perf_counter()
-                        client.post("/v1/search", json={"query": query, "top_k": 10}).raise_for_status()
-                        service_ms[mode].append((time.perf_counter() - started) * 1000)
+            # One query at a time to each server in turn, order flipped every round: whatever slows
+            # one moment down (another process, a cold cache) hits both servers alike.
+            clients = {mode: httpx.Client(base_url=url, timeout=120) for mode, (_, url) in servers.items()}
+            order = ("on", "off") if round_ % 2 == 0 else ("off", "on")
+            for query in latency_queries:
+                for mode in order:
+                    started = time.perf_counter()
+                    clients[mode].post("/v1/search", json={"query": query, "top_k": 10}).raise_for_status()
+                    service_ms[mode].append((time.perf_counter() - started) * 1000)
+            for client in clients.values():
+                client.close()
         latency = {
             "queries": len(latency_queries),
             "rounds": args.rounds,
@@ -260,6 +282,7 @@ def main() -> None:
                 "model": args.model,
                 "pooling": pooling,
                 "entries": args.entries,
+                "threads": args.threads,
                 "seconds_per_cell": args.seconds,
                 "latency": latency,
                 "throughput": throughput,
