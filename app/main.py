@@ -49,8 +49,9 @@ def create_app(settings: Settings | None = None, *, encoder: Encoder | None = No
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         model = encoder if encoder is not None else await run_in_threadpool(load_encoder, settings)
         state = ServiceState(settings, model, metrics)
-        await run_in_threadpool(state.load_index)
-        await run_in_threadpool(state.warm_up)
+        # In the encoder thread, like every forward pass (see ServiceState.executor).
+        await state.run_in_encoder(state.load_index)
+        await state.run_in_encoder(state.warm_up)
         await state.batcher.start()
         app.state.service = state
         if state.not_ready_reason:

@@ -6,8 +6,10 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from concurrent.futures import Executor, ThreadPoolExecutor
+from typing import Any, cast
+
+import numpy as np
 
 from app.batching import SearchBatcher
 from app.jobs import RebuildJobs
@@ -19,13 +21,43 @@ from indexing.searcher import Hit, NoIndexError, Searcher
 from indexing.snapshots import Snapshots
 from indexing.store import FaqStore
 from indexing.vector_index import IndexParams
-from models.encoder import Encoder
+from models.bm25 import Bm25Stats
+from models.encoder import Encoded, Encoder
+from models.pooling import PoolingSpec
 
 logger = logging.getLogger(__name__)
 
 
 class NotReadyError(RuntimeError):
     """No index can be served yet; the message says why and what to do."""
+
+
+class _EncoderOnThread:
+    """The encoder for code running in another thread (a rebuild job): `encode` runs in the
+    service's encoder thread, one batch per call, so searches queue behind one batch of the
+    rebuild at most; everything else is the encoder's own."""
+
+    def __init__(self, encoder: Encoder, executor: Executor) -> None:
+        self._encoder = encoder
+        self._executor = executor
+
+    def encode(
+        self, texts: Sequence[str], pooling: str | PoolingSpec = "mean", *, bm25: Bm25Stats | None = None
+    ) -> Encoded:
+        step = self._encoder.batch_size
+        parts = [
+            self._executor.submit(self._encoder.encode, texts[i : i + step], pooling, bm25=bm25).result()
+            for i in range(0, len(texts), step)
+        ]
+        if not parts:
+            return self._encoder.encode(texts, pooling, bm25=bm25)  # no forward pass: an empty result
+        return Encoded(
+            vectors=np.concatenate([p.vectors for p in parts]),
+            truncated=np.concatenate([p.truncated for p in parts]),
+        )
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._encoder, name)
 
 
 class ServiceState:
@@ -37,8 +69,11 @@ class ServiceState:
         self.searcher: Searcher | None = None
         self.not_ready_reason: str | None = "the service is starting"
         self.warm = False  # set once a first forward pass has run
-        # One thread runs every forward pass of the request path: concurrent passes would only
-        # fight over the same cores, and one queue makes micro-batching possible.
+        # One thread runs every forward pass of the service: searches, rank, embed, writes, warm-up
+        # and a rebuild's batches. Concurrent passes would only fight over the same cores, one
+        # queue makes micro-batching possible, and torch's OpenMP keeps a thread team per calling
+        # thread: a second team oversubscribes the cores and makes every later forward pass about
+        # 1.6x slower on a 2-core machine (docs/benchmarks.md), even after the other thread is idle.
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="encoder")
         self.batcher = SearchBatcher(
             self.run_search,
@@ -117,9 +152,10 @@ class ServiceState:
 
     def build_index(self, progress: Callable[[int, int], None]) -> LoadedIndex:
         """Runs in the job thread: a new snapshot from the store, loaded and ready to swap in."""
+        encoder = cast(Encoder, _EncoderOnThread(self.encoder, self.executor))
         result = build_snapshot(
             self.settings.data_dir,
-            self.encoder,
+            encoder,
             self.settings.pooling,
             IndexParams(type=self.settings.index_type),
             keep=self.settings.snapshot_keep,
@@ -129,6 +165,11 @@ class ServiceState:
         return LoadedIndex.load(info.path, info.manifest, info.version)
 
     def serve_index(self, index: LoadedIndex) -> None:
+        """Called from the rebuild job's thread: the swap encodes the writes made during the build,
+        so it runs in the encoder thread."""
+        self.executor.submit(self._serve_index, index).result()
+
+    def _serve_index(self, index: LoadedIndex) -> None:
         with self._swap_lock:
             if self.searcher is None:
                 searcher = Searcher(self.encoder, index, self.store, **self._searcher_options)
