@@ -1,4 +1,7 @@
-"""Request dependencies: the service state, the API key check, and text limits from settings."""
+"""Request dependencies: the service state, the API key check, and text limits from settings.
+
+The dependencies are `async def` although they never await: FastAPI runs a plain `def`
+dependency in its thread pool, a thread hop per request that costs more than the check itself."""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from app.state import ServiceState
 from models.text import normalize_text
 
 
-def get_state(request: Request) -> ServiceState:
+async def get_state(request: Request) -> ServiceState:
     return request.app.state.service
 
 
@@ -45,11 +48,11 @@ def _check_key(request: Request, state: ServiceState, what: str) -> None:
         )
 
 
-def require_writer(request: Request, state: State) -> None:
+async def require_writer(request: Request, state: State) -> None:
     _check_key(request, state, "writes")
 
 
-def require_reader(request: Request, state: State) -> None:
+async def require_reader(request: Request, state: State) -> None:
     if state.settings.protect_reads:
         _check_key(request, state, "reads")
 

@@ -65,13 +65,15 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         4 * 1024 * 1024, ge=1024, description="Largest request body accepted (bigger: 413)."
     )
-    micro_batching: bool = Field(
-        True, description="Let concurrent searches share one encoder forward pass."
-    )
+    micro_batching: bool = Field(True, description="Let concurrent searches share one encoder forward pass.")
     batch_window_ms: float = Field(
         3.0, ge=0, le=1000, description="How long a search waits for others to share its forward pass."
     )
     max_batch: int = Field(64, ge=1, le=4096, description="Most queries in one shared forward pass.")
+    access_log: bool = Field(
+        False,
+        description="Log one line per request (uvicorn's access log); /metrics counts requests either way.",
+    )
 
     # -- hybrid fusion (chosen by evaluation, see eval/README.md) and the offline evaluation --
     hybrid_fusion: Literal["rrf", "convex"] = Field(

@@ -60,6 +60,8 @@ _SCHEMA = (
 )
 
 _COLUMNS = "id, question, answer, category, created_at, updated_at"
+# Below SQLite's oldest limit on bound parameters per statement (999).
+_IDS_PER_QUERY = 900
 
 
 @dataclass(frozen=True, slots=True)
@@ -348,6 +350,18 @@ class FaqStore:
                 .fetchone()
             )
         return None if row is None else _entry_from_row(row)
+
+    def get_many(self, ids: Iterable[str]) -> dict[str, FaqEntry]:
+        """The entries with these ids, by id, in one query; ids without an entry are left out."""
+        keys = list(dict.fromkeys(normalize_text(id) for id in ids))
+        rows: list[tuple[str, str, str | None, str | None, str, str]] = []
+        with self._lock:
+            conn = self._connection()
+            for start in range(0, len(keys), _IDS_PER_QUERY):
+                chunk = keys[start : start + _IDS_PER_QUERY]
+                marks = ",".join("?" * len(chunk))
+                rows += conn.execute(f"SELECT {_COLUMNS} FROM faqs WHERE id IN ({marks})", chunk).fetchall()
+        return {row[0]: _entry_from_row(row) for row in rows}
 
     def all(self) -> list[FaqEntry]:
         """Every entry, ordered by id."""

@@ -41,11 +41,11 @@ def _ms(started: float) -> float:
 
 def _hits(state: ServiceState, found: list[search_api.Hit], min_score: float | None) -> list[Hit]:
     """Join hits with their stored question and answer; an entry deleted meanwhile is dropped."""
+    kept = [hit for hit in found if min_score is None or hit.score >= min_score]
+    entries = state.store.get_many(hit.id for hit in kept)  # one query, not one per hit
     hits: list[Hit] = []
-    for hit in found:
-        if min_score is not None and hit.score < min_score:
-            continue
-        entry = state.store.get(hit.id)
+    for hit in kept:
+        entry = entries.get(hit.id)
         if entry is not None:
             hits.append(
                 Hit(

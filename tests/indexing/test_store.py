@@ -385,3 +385,19 @@ def test_four_threads_interleaved_writes_and_reads(tmp_path: Path) -> None:
         assert store.revision() == sum(writes for _, writes in results)
     finally:
         store.close()
+
+
+def test_get_many_returns_the_existing_entries_in_one_dict(store: FaqStore) -> None:
+    store.upsert_many([FaqEntry(f"id-{i:04d}", f"{i}번 질문입니다") for i in range(1000)])
+    store.upsert(FaqEntry("가나", Q_PASSWORD))
+    nfd = unicodedata.normalize("NFD", "가나")
+    wanted = ["id-0999", nfd, "없는-id", "id-0000", "id-0999"]
+    got = store.get_many(wanted)
+    assert set(got) == {"id-0000", "id-0999", "가나"}
+    assert got["가나"] == store.get("가나")
+    assert got["id-0999"].question == "999번 질문입니다"
+    assert store.get_many([]) == {}
+    # more ids than one SQLite statement takes: read in chunks, all found
+    every = store.get_many(f"id-{i:04d}" for i in range(1000))
+    assert sorted(every) == [f"id-{i:04d}" for i in range(1000)]
+    assert all(every[k] == store.get(k) for k in ("id-0000", "id-0450", "id-0900", "id-0999"))
