@@ -144,6 +144,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--single", type=int, default=100, help="queries searched one at a time")
     parser.add_argument("--repeats", type=int, default=5, help="batch searches timed (median)")
     parser.add_argument("--threads", type=int, default=None, help="faiss.omp_set_num_threads")
+    parser.add_argument(
+        "--build-threads", type=int, default=None, help="faiss threads while building (default: --threads)"
+    )
     parser.add_argument("--seed", type=int, default=20261122)
     parser.add_argument("--gpu-check", action="store_true", help="GPU vs CPU top k (needs faiss-gpu)")
     args = parser.parse_args(argv)
@@ -156,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.threads:
         faiss.omp_set_num_threads(args.threads)
+    search_threads = faiss.omp_get_max_threads()
     sizes = [int(s) for s in args.sizes.split(",")]
     types = args.types.split(",")
     efs = [int(e) for e in args.ef_search.split(",")]
@@ -173,9 +177,13 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             release_freed_memory()
             before = rss_bytes()
+            if args.build_threads:
+                faiss.omp_set_num_threads(args.build_threads)
             started = time.perf_counter()
             index = VectorIndex.build(vectors, labels, IndexParams(type=kind))
             build_s = time.perf_counter() - started
+            if args.build_threads:  # searches run with --threads, as in the other rows
+                faiss.omp_set_num_threads(search_threads)
             added = rss_bytes() - before
             serialised = len(faiss.serialize_index(index.index))
             log(f"{n} {kind}: built in {build_s:.1f} s")
@@ -214,7 +222,8 @@ def main(argv: list[str] | None = None) -> int:
         "results": results,
         "gpu_check": gpu if args.gpu_check else None,
         "faiss": faiss.__version__,
-        "faiss_threads": faiss.omp_get_max_threads(),
+        "faiss_threads": search_threads,
+        "faiss_build_threads": args.build_threads or search_threads,
         "loadavg_1m": round(os.getloadavg()[0], 2),
         "machine": machine(),
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
