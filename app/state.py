@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, cast
 
 import numpy as np
@@ -33,20 +33,21 @@ class NotReadyError(RuntimeError):
 
 
 class _EncoderOnThread:
-    """The encoder for code running in another thread (a rebuild job): `encode` runs in the
-    service's encoder thread, one batch per call, so searches queue behind one batch of the
-    rebuild at most; everything else is the encoder's own."""
+    """The encoder for code running in another thread (a rebuild job): `encode` runs through
+    `run(fn, *args, **kwargs)` (the service's: in the encoder thread, waited for), one batch per
+    call, so searches queue behind one batch of the rebuild at most; everything else is the
+    encoder's own."""
 
-    def __init__(self, encoder: Encoder, executor: Executor) -> None:
+    def __init__(self, encoder: Encoder, run: Callable[..., Any]) -> None:
         self._encoder = encoder
-        self._executor = executor
+        self._run = run
 
     def encode(
         self, texts: Sequence[str], pooling: str | PoolingSpec = "mean", *, bm25: Bm25Stats | None = None
     ) -> Encoded:
         step = self._encoder.batch_size
         parts = [
-            self._executor.submit(self._encoder.encode, texts[i : i + step], pooling, bm25=bm25).result()
+            self._run(self._encoder.encode, texts[i : i + step], pooling, bm25=bm25)
             for i in range(0, len(texts), step)
         ]
         if not parts:
@@ -74,7 +75,10 @@ class ServiceState:
         # queue makes micro-batching possible, and torch's OpenMP keeps a thread team per calling
         # thread: a second team oversubscribes the cores and makes every later forward pass about
         # 1.6x slower on a 2-core machine (docs/benchmarks.md), even after the other thread is idle.
-        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="encoder")
+        self.executor = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="encoder", initializer=self._note_encoder_thread
+        )
+        self._encoder_thread: int | None = None
         self.batcher = SearchBatcher(
             self.run_search,
             self.executor,
@@ -143,6 +147,17 @@ class ServiceState:
         version = searcher.index.version
         return searcher.search(queries, top_k=top_k, mode=mode), version
 
+    def _note_encoder_thread(self) -> None:
+        self._encoder_thread = threading.get_ident()
+
+    def in_encoder_thread(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """fn(*args, **kwargs) in the encoder thread, waited for: from another thread (not the event
+        loop's, use `run_in_encoder` there); from the encoder thread itself, called in place,
+        since waiting there for its own queue would never end."""
+        if threading.get_ident() == self._encoder_thread:
+            return fn(*args, **kwargs)
+        return self.executor.submit(fn, *args, **kwargs).result()
+
     async def run_in_encoder(self, fn: Callable[..., Any], *args: Any) -> Any:
         import asyncio
 
@@ -152,7 +167,7 @@ class ServiceState:
 
     def build_index(self, progress: Callable[[int, int], None]) -> LoadedIndex:
         """Runs in the job thread: a new snapshot from the store, loaded and ready to swap in."""
-        encoder = cast(Encoder, _EncoderOnThread(self.encoder, self.executor))
+        encoder = cast(Encoder, _EncoderOnThread(self.encoder, self.in_encoder_thread))
         result = build_snapshot(
             self.settings.data_dir,
             encoder,
@@ -167,7 +182,7 @@ class ServiceState:
     def serve_index(self, index: LoadedIndex) -> None:
         """Called from the rebuild job's thread: the swap encodes the writes made during the build,
         so it runs in the encoder thread."""
-        self.executor.submit(self._serve_index, index).result()
+        self.in_encoder_thread(self._serve_index, index)
 
     def _serve_index(self, index: LoadedIndex) -> None:
         with self._swap_lock:

@@ -56,7 +56,9 @@ def test_encoder_on_thread_gives_the_encoders_vectors_one_batch_per_call(tiny_en
         return original(texts, *args, **kwargs)
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="enc") as executor:
-        on_thread = _EncoderOnThread(tiny_encoder, executor)
+        on_thread = _EncoderOnThread(
+            tiny_encoder, lambda fn, *a, **kw: executor.submit(fn, *a, **kw).result()
+        )
         tiny_encoder.encode = recording
         try:
             got = on_thread.encode(QUESTIONS, "mean")
@@ -70,3 +72,14 @@ def test_encoder_on_thread_gives_the_encoders_vectors_one_batch_per_call(tiny_en
     assert calls[:2] == [("enc_0", 4), ("enc_0", 2)]
     assert empty.vectors.shape == (0, tiny_encoder.dim)
     assert on_thread.dim == tiny_encoder.dim  # everything else is the encoder's own
+
+
+def test_in_encoder_thread_from_the_encoder_thread_itself_runs_in_place(served) -> None:
+    state = served.state
+    # From another thread: runs in the encoder thread.
+    assert state.in_encoder_thread(lambda: threading.current_thread().name) == "encoder_0"
+    # From the encoder thread: in place (waiting on its own queue would hang forever).
+    nested = state.executor.submit(state.in_encoder_thread, lambda: threading.current_thread().name).result(
+        timeout=30
+    )
+    assert nested == "encoder_0"
