@@ -18,8 +18,8 @@ def run_server(settings: Settings, *, host: str, port: int) -> None:
     except (ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from exc
-    # uvloop and httptools (dependencies) are picked up by uvicorn's "auto" loop and parser: they
-    # halve the per-request cost of the pure-Python defaults, CPU the encoder can use instead.
+    # uvloop and httptools (dependencies) are picked up by uvicorn's "auto" loop and parser: less
+    # CPU per request than the pure-Python defaults, CPU the encoder's forward passes can use.
     uvicorn.run(
         create_app(settings, encoder=encoder),
         host=host,
