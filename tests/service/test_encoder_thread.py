@@ -68,8 +68,9 @@ def test_encoder_on_thread_gives_the_encoders_vectors_one_batch_per_call(tiny_en
     expected = tiny_encoder.encode(QUESTIONS, "mean")
     np.testing.assert_allclose(got.vectors, expected.vectors, atol=1e-6)
     assert got.truncated.tolist() == expected.truncated.tolist()
-    # 6 sentences in batches of 4: two calls in the executor's thread, then the empty one
-    assert calls[:2] == [("enc_0", 4), ("enc_0", 2)]
+    # 6 sentences in batches of 4: two calls in the executor's thread; the empty input runs no
+    # forward pass, so it stays in the calling thread
+    assert calls == [("enc_0", 4), ("enc_0", 2), (threading.current_thread().name, 0)]
     assert empty.vectors.shape == (0, tiny_encoder.dim)
     assert on_thread.dim == tiny_encoder.dim  # everything else is the encoder's own
 
