@@ -16,6 +16,10 @@ def _keep(ch: str) -> bool:
     return category != "Cf" or ch in _KEPT_FORMAT_CHARS
 
 
+def _drop_invisible(text: str) -> str:
+    return "".join(ch if _keep(ch) else (" " if ch.isspace() else "") for ch in text)
+
+
 def normalize_text(text: str) -> str:
     """Return `text` as Unicode NFC with control characters removed and whitespace collapsed.
 
@@ -25,7 +29,9 @@ def normalize_text(text: str) -> str:
     """
     if not isinstance(text, str):
         raise TypeError(f"text must be str, not {type(text).__name__}")
-    cleaned = "".join(ch if _keep(ch) else (" " if ch.isspace() else "") for ch in text)
+    # str.isprintable() is False for every character _keep drops (Cc, Cf, Cs) and for every space
+    # but " ", so a printable text keeps every character: skip the per-character loop.
+    cleaned = text if text.isprintable() else _drop_invisible(text)
     return " ".join(unicodedata.normalize("NFC", cleaned).split())
 
 

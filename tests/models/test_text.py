@@ -1,7 +1,10 @@
 import unicodedata
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+import models.text as text_module
 from models.text import normalize_text
 
 
@@ -41,3 +44,14 @@ def test_only_whitespace_and_controls_normalises_to_empty():
 def test_non_string_is_a_type_error():
     with pytest.raises(TypeError, match="text must be str, not int"):
         normalize_text(3)  # type: ignore[arg-type]
+
+
+# Any characters, and short texts from a set that mixes printable Hangul with what must go.
+TEXTS = st.text(max_size=40) | st.text("가나 \u1100\u1161\t\u00a0\u200b\u200d\x00a", max_size=20)
+
+
+@given(TEXTS)
+@settings(max_examples=2000, deadline=None)
+def test_printable_fast_path_equals_the_per_character_rule(text):
+    slow = " ".join(unicodedata.normalize("NFC", text_module._drop_invisible(text)).split())
+    assert normalize_text(text) == slow
