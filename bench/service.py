@@ -5,7 +5,8 @@
    (`forward_ms`: the model's own `transformers` forward alone; `encode_ms`: `Encoder.encode`,
    i.e. tokenise + Kiwi BM25 weights + packed forward + pool). Each runs the queries back to back
    in blocks that take turns per round; overhead_ratio_<server>_vs_<bare> is the median over
-   rounds of that round's service p50 / bare p50.
+   rounds of that round's service p50 / bare p50. `search_ms` is `Searcher.search` in this
+   process (encode + FAISS), `server_took_ms` the server's own time per request (no HTTP).
 2. Throughput: queries/s at 1, 8 and 32 concurrent clients against two `faqsearch serve`
    processes of the same build over the same index, one with micro-batching on and one with it
    off (FAQSEARCH_MICRO_BATCHING). Rounds are interleaved (on, off, off, on, ...) so machine noise
@@ -147,19 +148,21 @@ async def load(url: str, queries: list[str], clients: int, seconds: float) -> tu
     return len(latencies), elapsed, latencies
 
 
-async def served_back_to_back(url: str, queries: list[str]) -> list[float]:
-    """The queries to one server, one request at a time -> latencies ms."""
+async def served_back_to_back(url: str, queries: list[str]) -> tuple[list[float], list[float]]:
+    """The queries to one server, one request at a time -> (latencies ms as the client sees them,
+    the server's own `took_ms`: from the route's start to its response, HTTP framing excluded)."""
     import aiohttp
 
-    latencies = []
+    latencies, took = [], []
     async with aiohttp.ClientSession(url) as session:
         for query in queries:
             started = time.perf_counter()
             async with session.post("/v1/search", json={"query": query, "top_k": 10}) as response:
-                await response.read()
+                body = await response.read()
                 response.raise_for_status()
             latencies.append((time.perf_counter() - started) * 1000)
-    return latencies
+            took.append(json.loads(body)["took_ms"])
+    return latencies, took
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -188,6 +191,20 @@ def bare_encoder(encoder, pooling: str, bm25) -> tuple[Callable[[str], float], C
             return (time.perf_counter() - started) * 1000
 
     return encode, forward
+
+
+def bare_search(data_dir: Path, encoder, pooling: str) -> Callable[[str], float]:
+    """query -> ms of `Searcher.search` in this process (dense, top 10), as the server runs it."""
+    from indexing.searcher import Searcher
+
+    searcher = Searcher.open(data_dir, encoder, pooling=pooling)
+
+    def search(query: str) -> float:
+        started = time.perf_counter()
+        searcher.search([query], top_k=10, mode="dense")
+        return (time.perf_counter() - started) * 1000
+
+    return search
 
 
 def main() -> None:
@@ -237,22 +254,24 @@ def main() -> None:
         # request cold and the in-process encoder warm: ~1.4x for the same code). The four blocks
         # take turns per round, in a rotated order, so drift of the machine's speed hits all.
         latency_queries = queries[: args.latency_queries]
-        bare_encode, bare_forward = bare_encoder(encoder, pooling, bm25)
+        bare = dict(zip(("encode", "forward"), bare_encoder(encoder, pooling, bm25), strict=True))
+        bare["search"] = bare_search(data_dir, encoder, pooling)
         for query in latency_queries:  # warm-up: the first passes of each shape are slow
-            bare_encode(query)
-            bare_forward(query)
-        measured: dict[str, list[float]] = {"encode": [], "forward": [], "on": [], "off": []}
+            for run in bare.values():
+                run(query)
+        measured: dict[str, list[float]] = {"encode": [], "forward": [], "search": [], "on": [], "off": []}
         round_p50: dict[str, list[float]] = {block: [] for block in measured}
+        took: dict[str, list[float]] = {"on": [], "off": []}
         urls = {mode: url for mode, (_, url) in servers.items()}
-        blocks = ["encode", "on", "forward", "off"]
+        blocks = ["encode", "on", "forward", "search", "off"]
         for round_ in range(args.rounds):
             log(f"latency round {round_ + 1}/{args.rounds}")
-            for block in blocks[round_ % 4 :] + blocks[: round_ % 4]:
+            for block in blocks[round_ % 5 :] + blocks[: round_ % 5]:
                 if block in urls:
-                    values = asyncio.run(served_back_to_back(urls[block], latency_queries))
+                    values, server_took = asyncio.run(served_back_to_back(urls[block], latency_queries))
+                    took[block] += server_took
                 else:
-                    bare = bare_encode if block == "encode" else bare_forward
-                    values = [bare(query) for query in latency_queries]
+                    values = [bare[block](query) for query in latency_queries]
                 measured[block] += values
                 round_p50[block].append(percentile(values, 50))
         service_ms = {mode: measured[mode] for mode in ("on", "off")}
@@ -262,14 +281,21 @@ def main() -> None:
             "rounds": args.rounds,
             "forward_ms": {"p50": percentile(forward_ms, 50), "p99": percentile(forward_ms, 99)},
             "encode_ms": {"p50": percentile(encode_ms, 50), "p99": percentile(encode_ms, 99)},
+            # Searcher.search in this process: encode + FAISS + label -> id, no HTTP, no store
+            "search_ms": {
+                "p50": percentile(measured["search"], 50),
+                "p99": percentile(measured["search"], 99),
+            },
             "service_ms": {
                 mode: {"p50": percentile(v, 50), "p99": percentile(v, 99)} for mode, v in service_ms.items()
             },
+            # the server's took_ms: the route's own time (queue, search, store join, response model)
+            "server_took_ms": {mode: {"p50": percentile(v, 50)} for mode, v in took.items()},
         }
         # The headline ratios: per round, a server's p50 over the bare p50 of the same round (blocks
         # seconds apart), then the median over rounds; the machine's speed drifts between rounds.
         for mode in ("on", "off"):
-            for bare_name in ("encode", "forward"):
+            for bare_name in ("encode", "forward", "search"):
                 per_round = [
                     served / bare for served, bare in zip(round_p50[mode], round_p50[bare_name], strict=True)
                 ]
