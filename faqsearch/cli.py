@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -123,6 +125,22 @@ def data_dir_of(option: Path | None) -> Path:
     return option if option is not None else get_settings().data_dir
 
 
+@contextmanager
+def encoding_progress() -> Iterator[Callable[[int, int], None]]:
+    """A tqdm bar on stderr fed by `progress(done, total)` calls. A new total restarts it, clock
+    included: its rate then counts encoding only, not the model and Kiwi loading before it."""
+    from tqdm import tqdm
+
+    with tqdm(total=0, unit="sent", desc="encoding", file=sys.stderr, dynamic_ncols=True) as bar:
+
+        def progress(done: int, total: int) -> None:
+            if bar.total != total:
+                bar.reset(total=total)
+            bar.update(done - bar.n)
+
+        yield progress
+
+
 def print_json(payload: object) -> None:
     sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
 
@@ -165,8 +183,6 @@ def index_build(
     ] = None,
 ) -> None:
     """Encode every FAQ entry, build the FAISS index and switch to the new snapshot atomically."""
-    from tqdm import tqdm
-
     from indexing.build import build_snapshot
     from indexing.faq_import import import_faqs
     from indexing.store import FaqStore
@@ -182,12 +198,7 @@ def index_build(
             with FaqStore.open(data_dir) as store:
                 import_faqs(store, faqs)
         encoder = load_encoder(model)
-        with tqdm(total=0, unit="sent", desc="encoding", file=sys.stderr, dynamic_ncols=True) as bar:
-
-            def progress(done: int, total: int) -> None:
-                bar.total = total
-                bar.update(done - bar.n)
-
+        with encoding_progress() as progress:
             result = build_snapshot(
                 data_dir, encoder, spec.name, params, keep=settings.snapshot_keep, progress=progress
             )
@@ -323,8 +334,6 @@ def eval_command(
 ) -> None:
     """Evaluate variants on a test set: write report.json, report.md and report.png to --out and
     print the Markdown table."""
-    from tqdm import tqdm
-
     from eval.cache import VectorCache, default_cache_dir
     from eval.report import markdown_table, write_report
     from eval.runner import evaluate, needs_model, with_baseline
@@ -338,13 +347,8 @@ def eval_command(
         encoder = load_encoder(model) if needs_model(chosen, loaded) else None
         with (
             VectorCache(cache or settings.eval_cache or default_cache_dir()) as vector_cache,
-            tqdm(total=0, unit="sent", desc="encoding", file=sys.stderr, dynamic_ncols=True) as bar,
+            encoding_progress() as progress,
         ):
-
-            def progress(done: int, total: int) -> None:
-                bar.total = total
-                bar.update(done - bar.n)
-
             report = evaluate(
                 loaded, chosen, baseline=baseline, encoder=encoder, cache=vector_cache, progress=progress
             )

@@ -67,6 +67,8 @@ def encode_entries(
     """[N, D] vectors in input order; sorted by length across the whole corpus so chunks pad little."""
     order = sorted(range(len(questions)), key=lambda i: len(questions[i]))
     vectors = np.zeros((len(questions), encoder.dim), dtype=np.float32)
+    if progress is not None:  # encoding starts now: a progress bar's clock starts here too
+        progress(0, len(order))
     for start in range(0, len(order), ENCODE_CHUNK):
         chunk = order[start : start + ENCODE_CHUNK]
         vectors[chunk] = encoder.encode([questions[i] for i in chunk], pooling, bm25=bm25).vectors
