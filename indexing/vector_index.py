@@ -7,6 +7,7 @@ remove vectors, so removals there become tombstones that searches skip until the
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 from dataclasses import asdict, dataclass, field
@@ -47,6 +48,13 @@ def gpu_available() -> bool:
     """True when faiss-gpu is installed and sees a GPU."""
     faiss = _faiss()
     return hasattr(faiss, "StandardGpuResources") and faiss.get_num_gpus() > 0
+
+
+@functools.cache
+def _gpu_resources() -> Any:
+    """One StandardGpuResources for the process, as FAISS advises: each one reserves its own
+    scratch memory on the GPU, and a copy of the index is made again after every write."""
+    return _faiss().StandardGpuResources()
 
 
 @dataclass
@@ -95,7 +103,7 @@ class VectorIndex:
             self._search_index = None
             return
         faiss = _faiss()
-        self._search_index = faiss.index_cpu_to_gpu(faiss.StandardGpuResources(), 0, self.index)
+        self._search_index = faiss.index_cpu_to_gpu(_gpu_resources(), 0, self.index)
 
     @property
     def ntotal(self) -> int:
