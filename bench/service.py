@@ -148,20 +148,31 @@ async def load(url: str, queries: list[str], clients: int, seconds: float) -> tu
     return len(latencies), elapsed, latencies
 
 
-async def served_back_to_back(url: str, queries: list[str]) -> tuple[list[float], list[float]]:
-    """The queries to one server, one request at a time -> (latencies ms as the client sees them,
-    the server's own `took_ms`: from the route's start to its response, HTTP framing excluded)."""
-    import aiohttp
+def served_back_to_back(url: str, queries: list[str]) -> tuple[list[float], list[float]]:
+    """The queries to one server, one request at a time over one keep-alive connection ->
+    (latencies ms as the client sees them, the server's own `took_ms`: from the route's start to
+    its response, HTTP framing excluded). The stdlib's blocking client: the lightest at hand, so
+    the latency is the server's (0.46 ms of client CPU per request here, aiohttp's 0.77)."""
+    import http.client
+    from urllib.parse import urlsplit
 
+    address = urlsplit(url)
+    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=120)
+    headers = {"Content-Type": "application/json"}
     latencies, took = [], []
-    async with aiohttp.ClientSession(url) as session:
+    try:
         for query in queries:
+            payload = json.dumps({"query": query, "top_k": 10}).encode()
             started = time.perf_counter()
-            async with session.post("/v1/search", json={"query": query, "top_k": 10}) as response:
-                body = await response.read()
-                response.raise_for_status()
+            connection.request("POST", "/v1/search", payload, headers)
+            response = connection.getresponse()
+            body = response.read()
             latencies.append((time.perf_counter() - started) * 1000)
+            if response.status != 200:
+                raise SystemExit(f"POST /v1/search answered {response.status}: {body[:200]!r}")
             took.append(json.loads(body)["took_ms"])
+    finally:
+        connection.close()
     return latencies, took
 
 
@@ -268,7 +279,7 @@ def main() -> None:
             log(f"latency round {round_ + 1}/{args.rounds}")
             for block in blocks[round_ % 5 :] + blocks[: round_ % 5]:
                 if block in urls:
-                    values, server_took = asyncio.run(served_back_to_back(urls[block], latency_queries))
+                    values, server_took = served_back_to_back(urls[block], latency_queries)
                     took[block] += server_took
                 else:
                     values = [bare[block](query) for query in latency_queries]
