@@ -19,6 +19,7 @@ GPU's dense bf16 peak (table below, or --peak-tflops). FLOPs per sentence of T t
 
     python bench/encoder.py                                  # CPU, 2000 welfare sentences, 5 rounds
     python bench/encoder.py --threads 1 --with-unpacked      # also ours without the packed forward
+    python bench/encoder.py --batch-size 1 --sentences 200 --with-stock-layout   # one sentence a call
     python bench/encoder.py --device cuda --precision bf16   # GPU (unverified)
 """
 
@@ -111,6 +112,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--with-unpacked", action="store_true", help="also time ours with the model's own padded forward"
     )
+    parser.add_argument(
+        "--with-stock-layout",
+        action="store_true",
+        help="also time ours with the Linear weights as transformers lays them out ([out, in], cpu_layout.py)",
+    )
     args = parser.parse_args(argv)
     if args.sentences < 1 or args.rounds < 1 or args.batch_size < 1:
         parser.error("--sentences, --rounds and --batch-size must be at least 1")
@@ -137,6 +143,15 @@ def main(argv: list[str] | None = None) -> int:
             args.model, device=args.device, precision=args.precision, batch_size=args.batch_size, packed=False
         )
         contenders["ours_unpacked"] = lambda: padded.encode(sentences, "mean").vectors
+    if args.with_stock_layout:
+        stock_layout = Encoder.load(
+            args.model, device=args.device, precision=args.precision, batch_size=args.batch_size
+        )
+        with torch.no_grad():
+            for module in stock_layout.model.modules():
+                if isinstance(module, torch.nn.Linear):
+                    module.weight.data = module.weight.data.contiguous()  # back to [out, in] in memory
+        contenders["ours_stock_layout"] = lambda: stock_layout.encode(sentences, "mean").vectors
 
     def timed(name: str) -> tuple[float, float, np.ndarray]:
         """-> (wall seconds, CPU seconds of this process, vectors [N, H])"""
@@ -235,6 +250,12 @@ def main(argv: list[str] | None = None) -> int:
         report["ratio_unpacked_over_ours"] = ratio("ours_unpacked")
         report["ratio_unpacked_over_ours_cpu"] = ratio("ours_unpacked", table=cpu_seconds)
         report["ratio_st_over_unpacked_cpu"] = ratio("st", "ours_unpacked", cpu_seconds)
+    if "ours_stock_layout" in seconds:
+        report["ratio_stock_layout_over_ours"] = ratio("ours_stock_layout")
+        report["ratio_stock_layout_over_ours_cpu"] = ratio("ours_stock_layout", table=cpu_seconds)
+        report["max_abs_diff_stock_layout"] = float(
+            np.abs(vectors["ours"] - vectors["ours_stock_layout"]).max()
+        )
     print(json.dumps(report, ensure_ascii=False))
     return 0
 

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from models.bm25 import Bm25Stats, token_weights
+from models.cpu_layout import lay_out_linear_weights_in_out, wants_in_out_layout
 from models.device import resolve_device, resolve_dtype
 from models.packed import PackedBert, supports_packing
 from models.pooling import PoolingSpec, parse_pooling, pool
@@ -169,6 +170,8 @@ class Encoder:
             raise ValueError(f"max_length {max_length} exceeds the model's maximum of {limit} tokens")
         model.to(torch_device)
         model.eval()
+        if wants_in_out_layout(torch_device):
+            lay_out_linear_weights_in_out(model)  # same vectors, faster small products (cpu_layout.py)
         return cls(
             model,
             tokenizer,
