@@ -3,9 +3,10 @@
 `nn.Linear` stores its weight as [out, in] and computes x @ weight.T, so MKL's sgemm reads its
 second operand transposed. For products with few rows, as in the forward pass of a lone query
 (10 to 30 tokens), sgemm is faster when that operand is row-major [in, out]: on this project's
-Xeon, a [19 x 384] x [384 x 1536] product takes 189 us instead of 220 us with 2 threads (237 vs
-307 with 1), and a one-query forward pass about 20% less (docs/benchmarks.md section 1). With
-thousands of rows, as in a batch of 64 sentences, both orders run at the same speed.
+Xeon, a [19 x 384] x [384 x 1536] product takes 205 us instead of 244 us with 2 threads (284 vs
+367 with 1; bench/linear_layout.py), and one short query encodes about 15% faster
+(docs/benchmarks.md section 1). With hundreds of rows or more, as in a batch of 64 sentences,
+both orders run at the same speed.
 
 Each weight keeps its [out, in] shape and values; it becomes a view with strides (1, out) of an
 [in, out] buffer, so every module that uses it, the model's own forward included, computes the
