@@ -208,11 +208,8 @@ def bare_encoder(encoder, pooling: str, bm25) -> tuple[Callable[[str], float], C
     return encode, forward
 
 
-def bare_search(data_dir: Path, encoder, pooling: str) -> Callable[[str], float]:
+def bare_search(searcher) -> Callable[[str], float]:
     """query -> ms of `Searcher.search` in this process (dense, top 10), as the server runs it."""
-    from indexing.searcher import Searcher
-
-    searcher = Searcher.open(data_dir, encoder, pooling=pooling)
 
     def search(query: str) -> float:
         started = time.perf_counter()
@@ -248,12 +245,9 @@ def main() -> None:
     encoder = Encoder.load(args.model, device="cpu")
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="faqsearch-bench-"))
     build_index(data_dir, args.entries, encoder, pooling)
-    from indexing.snapshots import Snapshots
-    from models.bm25 import Bm25Stats
+    from indexing.searcher import Searcher
 
-    snapshot = Snapshots(data_dir).current_info()
-    assert snapshot is not None
-    bm25 = Bm25Stats.load(snapshot.path)  # BM25 pooling weighs query tokens with the index's statistics
+    searcher = Searcher.open(data_dir, encoder, pooling=pooling)  # the index the servers serve
     queries = short_queries(max(args.latency_queries, 500))
     log(f"{len(queries)} short queries, median {statistics.median(len(q) for q in queries)} characters")
 
@@ -262,15 +256,18 @@ def main() -> None:
         for _, url in servers.values():  # warm both up: first requests pay for lazy init
             asyncio.run(load(url, queries, 4, 2.0))
 
-        # 1. latency: one client vs the bare encoder. Each of the four (bare encode, bare forward,
-        # server on, server off) runs the same queries back to back, as a lone client sees it: a
+        # 1. latency: one client vs the bare encoder. Each of the five (bare forward, encode and
+        # search, server on, server off) runs the same queries back to back, as a lone client sees it: a
         # process whose last request was a moment ago finds its weights in the CPU caches, one that
         # waited while other processes ran does not (interleaving per query made every server
-        # request cold and the in-process encoder warm: ~1.4x for the same code). The four blocks
+        # request cold and the in-process encoder warm: ~1.4x for the same code). The five blocks
         # take turns per round, in a rotated order, so drift of the machine's speed hits all.
         latency_queries = queries[: args.latency_queries]
-        bare = dict(zip(("encode", "forward"), bare_encoder(encoder, pooling, bm25), strict=True))
-        bare["search"] = bare_search(data_dir, encoder, pooling)
+        # BM25 pooling weighs query tokens with the index's statistics, as the servers do
+        bare = dict(
+            zip(("encode", "forward"), bare_encoder(encoder, pooling, searcher.index.bm25), strict=True)
+        )
+        bare["search"] = bare_search(searcher)
         for query in latency_queries:  # warm-up: the first passes of each shape are slow
             for run in bare.values():
                 run(query)
