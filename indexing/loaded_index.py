@@ -101,14 +101,22 @@ class LoadedIndex:
             version=version,
         )
 
-    def check_compatible(self, *, model: str, fingerprint: str, pooling: str | None, dim: int) -> None:
-        """Refuse to serve an index built by another model or pooling, naming both sides."""
+    def check_compatible(
+        self, *, model: str, fingerprint: str, prefix: str, pooling: str | None, dim: int
+    ) -> None:
+        """Refuse to serve an index built by another model, prefix or pooling, naming both sides.
+        (The prefix goes before every sentence, so another prefix moves every vector.)"""
         built = self.manifest["model"]
         problems = []
         if built["sha256"] != fingerprint or int(self.manifest["dim"]) != dim:
             problems.append(
                 f"it was built with model {built['name']!r} (weights sha256 {built['sha256'][:12]}, dim "
                 f"{self.manifest['dim']}) but the configured model is {model!r} (sha256 {fingerprint[:12]}, dim {dim})"
+            )
+        if built.get("prefix", prefix) != prefix:
+            problems.append(
+                f"it was built with the prefix {built['prefix']!r} before every sentence but the configured "
+                f"prefix is {prefix!r}"
             )
         if pooling is not None and pooling != self.pooling:
             problems.append(
@@ -118,8 +126,9 @@ class LoadedIndex:
             raise IndexMismatchError(
                 f"index {self.version or '(unsaved)'} does not match the configuration: "
                 + "; ".join(problems)
-                + ". Rebuild the index with the configured model and pooling (faqsearch index build), "
-                "or set FAQSEARCH_MODEL / FAQSEARCH_POOLING to what the index was built with."
+                + ". Rebuild the index with the configured model, prefix and pooling (faqsearch index build), "
+                "or set FAQSEARCH_MODEL / FAQSEARCH_MODEL_PREFIX / FAQSEARCH_POOLING to what the index was "
+                "built with."
             )
 
     def labels_to_ids(self, labels: np.ndarray) -> list[str | None]:

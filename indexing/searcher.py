@@ -158,6 +158,7 @@ class Searcher:
         loaded.check_compatible(
             model=encoder.name,
             fingerprint=encoder.fingerprint,
+            prefix=encoder.prefix,
             pooling=parse_pooling(pooling).name if pooling else None,
             dim=encoder.dim,
         )

@@ -1,5 +1,6 @@
 """The Searcher on a real index built by the rebuild job with the real Korean model."""
 
+import copy
 import json
 import threading
 import unicodedata
@@ -153,6 +154,20 @@ def test_an_index_of_another_pooling_or_model_is_refused(data_dir, real_encoder,
         and "dim 384" in message
         and "dim 32" in message
     )
+
+
+def test_an_index_built_with_another_prefix_is_refused(data_dir, real_encoder):
+    # e5 gets "query: " from its folder name; the same weights under another name (a Docker mount at
+    # /models/model) get no prefix, and every vector moves.
+    renamed = copy.copy(real_encoder)
+    renamed.prefix = ""
+    with pytest.raises(IndexMismatchError) as info:
+        Searcher.open(data_dir, renamed)
+    assert "built with the prefix 'query: ' before every sentence but the configured prefix is ''" in str(
+        info.value
+    )
+    assert "FAQSEARCH_MODEL_PREFIX" in str(info.value)
+    assert Searcher.open(data_dir, real_encoder).index.version == "v000001"
 
 
 def test_a_directory_without_index_says_how_to_build_one(tmp_path, real_encoder):
