@@ -14,6 +14,7 @@ import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -190,11 +191,13 @@ class Encoder:
 
     @property
     def dim(self) -> int:
-        return int(self.model.config.hidden_size)
+        config: Any = self.model.config  # a transformers PretrainedConfig
+        return int(config.hidden_size)
 
     @property
     def num_layers(self) -> int:
-        return int(self.model.config.num_hidden_layers)
+        config: Any = self.model.config
+        return int(config.num_hidden_layers)
 
     # -- tokenisation ------------------------------------------------------------------------------
 

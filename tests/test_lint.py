@@ -1,4 +1,4 @@
-"""Lint is part of the suite: the code style settings in pyproject.toml hold for every file."""
+"""Lint is part of the suite: the code style and type settings in pyproject.toml hold for every file."""
 
 import subprocess
 import sys
@@ -11,6 +11,12 @@ def test_ruff_finds_nothing():
     result = subprocess.run(
         [sys.executable, "-m", "ruff", "check", "--no-cache", "."], cwd=ROOT, capture_output=True, text=True
     )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mypy_finds_nothing():
+    # The packages and settings (pydantic plugin included) come from [tool.mypy] in pyproject.toml.
+    result = subprocess.run([sys.executable, "-m", "mypy"], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
 
 

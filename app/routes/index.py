@@ -16,7 +16,7 @@ router = APIRouter(prefix="/v1/index", tags=["index"], responses=ERROR_RESPONSES
 def _job(record: JobRecord) -> Job:
     return Job(
         job_id=record.job_id,
-        state=record.state,  # type: ignore[arg-type]
+        state=record.state,
         progress=JobProgress(done=record.done, total=record.total),
         error=record.error,
         index_version=record.index_version,
