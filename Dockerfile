@@ -1,6 +1,7 @@
 # faqsearch, CPU image. The GPU image is Dockerfile.cuda.
 #   docker build -t faqsearch .
-#   docker run -p 8000:8000 -v /path/to/model:/models/model:ro -v "$PWD/data:/data" faqsearch
+#   docker run -p 8000:8000 -v /path/to/model:/models/model:ro -v faqsearch-data:/data faqsearch
+# An e5 model also needs -e FAQSEARCH_MODEL_PREFIX="query: " (mounted here, its folder name no longer says e5).
 # The model is mounted, never baked in; FAQSEARCH_API_KEY is given at run time (-e), never here.
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm

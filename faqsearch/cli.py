@@ -40,7 +40,8 @@ PoolingOption = Annotated[
     str | None,
     typer.Option(
         "--pooling",
-        help="cls | mean | max | bm25, optionally @-N (one layer) or @lastN (average of the last N). "
+        help="cls | mean | max | bm25 | mean_with_padding, optionally @-N (one layer) or @lastN (average of "
+        "the last N). "
         "Default: FAQSEARCH_POOLING.",
     ),
 ]
@@ -148,7 +149,10 @@ def print_json(payload: object) -> None:
 @faqs_cli.command("import")
 def faqs_import(
     file: Annotated[
-        Path, typer.Argument(help="CSV (UTF-8 or CP949), JSONL or XLSX: id, question[, answer][, category].")
+        Path,
+        typer.Argument(
+            help="CSV or TSV (UTF-8 or CP949), JSONL or XLSX: id, question[, answer][, category]."
+        ),
     ],
     out: OutOption = None,
 ) -> None:

@@ -67,9 +67,17 @@ class Settings(BaseSettings):
     )
     micro_batching: bool = Field(True, description="Let concurrent searches share one encoder forward pass.")
     batch_window_ms: float = Field(
-        3.0, ge=0, le=1000, description="How long a search waits for others to share its forward pass."
+        3.0,
+        ge=0,
+        le=1000,
+        description="After a shared forward pass, how long the next one waits for more searches to join it.",
     )
-    max_batch: int = Field(64, ge=1, le=4096, description="Most queries in one shared forward pass.")
+    max_batch: int = Field(
+        64,
+        ge=1,
+        le=4096,
+        description="Queries gathered for one shared forward pass (a batch request joins whole).",
+    )
     access_log: bool = Field(
         False,
         description="Log one line per request (uvicorn's access log); /metrics counts requests either way.",
@@ -85,7 +93,8 @@ class Settings(BaseSettings):
         0.8, ge=0.0, le=1.0, description="Weight of the dense scores in convex fusion (BM25: 1 - weight)."
     )
     eval_cache: Path | None = Field(
-        None, description="Folder of `faqsearch eval`'s vector cache; unset: ~/.cache/faqsearch/eval."
+        None,
+        description="Folder of `faqsearch eval`'s vector cache; unset: $XDG_CACHE_HOME (else ~/.cache)/faqsearch/eval.",
     )
 
     def encoder_options(self) -> dict[str, object]:

@@ -26,7 +26,9 @@ class IndexParams:
     type: str = "flat"
     hnsw_m: int = 32
     hnsw_ef_construction: int = 200
-    hnsw_ef_search: int = 256  # recall@10 0.994 vs flat on 10k clustered 384-d vectors (128: 0.966)
+    hnsw_ef_search: int = (
+        256  # recall@10 vs flat: 1.00 at 10k and 100k, 0.98 at 1M (docs/benchmarks.md, section 2)
+    )
     ivf_nlist: int | None = None  # None: sqrt(N), at least 1
     ivf_nprobe: int = 32
 
