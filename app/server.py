@@ -1,5 +1,5 @@
-"""`faqsearch serve`: load the model first (so a bad model setting is a one-line error), then run
-uvicorn with the app."""
+"""`faqsearch serve`: load the model and open the FAQ store first (so a bad model setting or a
+damaged store is a one-line error, not a failed application startup), then run uvicorn with the app."""
 
 from __future__ import annotations
 
@@ -12,8 +12,10 @@ def run_server(settings: Settings, *, host: str, port: int) -> None:
     import uvicorn
 
     from app.main import create_app, load_encoder
+    from indexing.store import FaqStore
 
     try:
+        FaqStore.open(settings.data_dir).close()
         encoder = load_encoder(settings)
     except (ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)

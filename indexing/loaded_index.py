@@ -29,7 +29,11 @@ LABELS_FILE = "labels.json"
 
 
 class IndexMismatchError(ValueError):
-    """The snapshot was built with another model or pooling than the one configured."""
+    """The snapshot was built with another model, prefix or pooling than the one configured."""
+
+
+class DamagedSnapshotError(ValueError):
+    """A snapshot's files cannot be read back; the message names the file and how to recover."""
 
 
 def question_digest(question: str) -> str:
@@ -71,24 +75,38 @@ class LoadedIndex:
 
     @classmethod
     def load(cls, folder: Path, manifest: dict[str, Any], version: str) -> LoadedIndex:
+        """Read a snapshot folder. Whatever is missing, cut short or malformed in it (a failing disk,
+        a hand edit, a partial copy) raises DamagedSnapshotError naming the file and the fix."""
         if manifest.get("format_version") != FORMAT_VERSION:
             raise ValueError(
                 f"snapshot {folder} has format {manifest.get('format_version')}, this version reads "
                 f"{FORMAT_VERSION}; rebuild the index (faqsearch index build)"
             )
+        reading = "manifest.json"
         try:
+            # Everything check_compatible and search read from the manifest, checked here once.
+            str(manifest["model"]["name"]), str(manifest["model"]["sha256"]), str(manifest["pooling"])
             params = IndexParams(**manifest["index"])
-            vectors = VectorIndex.load(folder / INDEX_FILE, params, int(manifest["dim"]))
+            dim = int(manifest["dim"])
+            reading = INDEX_FILE
+            vectors = VectorIndex.load(folder / INDEX_FILE, params, dim)
+            reading = LABELS_FILE
             payload = json.loads((folder / LABELS_FILE).read_text(encoding="utf-8"))
+            labels = [int(label) for label in payload["labels"]]
+            ids, digests = [str(i) for i in payload["ids"]], [str(d) for d in payload["digests"]]
+            if not len(labels) == len(ids) == len(digests):
+                raise ValueError(f"{len(labels)} labels, {len(ids)} ids and {len(digests)} digests")
+            reading = "bm25_*"
             bm25 = Bm25Stats.load(folder)
+            reading = "lexical.*"
             lexical = LexicalIndex.load(folder, bm25)
-        except (OSError, KeyError, TypeError, RuntimeError) as exc:
-            raise ValueError(
-                f"snapshot {folder} is incomplete or damaged ({exc}); roll back (faqsearch index rollback) "
-                "or rebuild it (faqsearch index build)"
+        except Exception as exc:  # any parse failure of any file means the same: damaged
+            raise DamagedSnapshotError(
+                f"snapshot {folder} is incomplete or damaged: {reading}: {type(exc).__name__}: {exc}. "
+                "Roll back to the previous snapshot (faqsearch index rollback) or rebuild the index "
+                "(faqsearch index build)"
             ) from exc
-        labels = [int(label) for label in payload["labels"]]
-        id_of = dict(zip(labels, payload["ids"], strict=True))
+        id_of = dict(zip(labels, ids, strict=True))
         return cls(
             manifest=manifest,
             vectors=vectors,
@@ -96,16 +114,17 @@ class LoadedIndex:
             bm25=bm25,
             id_of=id_of,
             label_of={faq_id: label for label, faq_id in id_of.items()},
-            digest_of=dict(zip(payload["ids"], payload["digests"], strict=True)),
+            digest_of=dict(zip(ids, digests, strict=True)),
             next_label=max(labels, default=-1) + 1,
             version=version,
         )
 
     def check_compatible(
-        self, *, model: str, fingerprint: str, prefix: str, pooling: str | None, dim: int
+        self, *, model: str, fingerprint: str, prefix: str, max_length: int, pooling: str | None, dim: int
     ) -> None:
-        """Refuse to serve an index built by another model, prefix or pooling, naming both sides.
-        (The prefix goes before every sentence, so another prefix moves every vector.)"""
+        """Refuse to serve an index built by another model, prefix, token limit or pooling, naming
+        both sides. (The prefix goes before every sentence, so another prefix moves every vector;
+        another token limit moves the vectors of the entries longer than the lower one.)"""
         built = self.manifest["model"]
         problems = []
         if built["sha256"] != fingerprint or int(self.manifest["dim"]) != dim:
@@ -118,6 +137,11 @@ class LoadedIndex:
                 f"it was built with the prefix {built['prefix']!r} before every sentence but the configured "
                 f"prefix is {prefix!r}"
             )
+        if int(built.get("max_length", max_length)) != max_length:
+            problems.append(
+                f"it was built with sentences cut at {built['max_length']} tokens but the configured limit "
+                f"is {max_length}"
+            )
         if pooling is not None and pooling != self.pooling:
             problems.append(
                 f"it was built with pooling {self.pooling!r} but the configured pooling is {pooling!r}"
@@ -126,9 +150,9 @@ class LoadedIndex:
             raise IndexMismatchError(
                 f"index {self.version or '(unsaved)'} does not match the configuration: "
                 + "; ".join(problems)
-                + ". Rebuild the index with the configured model, prefix and pooling (faqsearch index build), "
-                "or set FAQSEARCH_MODEL / FAQSEARCH_MODEL_PREFIX / FAQSEARCH_POOLING to what the index was "
-                "built with."
+                + ". Rebuild the index with the configured settings (faqsearch index build), or set "
+                "FAQSEARCH_MODEL / FAQSEARCH_MODEL_PREFIX / FAQSEARCH_MAX_LENGTH / FAQSEARCH_POOLING to what "
+                "the index was built with."
             )
 
     def labels_to_ids(self, labels: np.ndarray) -> list[str | None]:

@@ -159,6 +159,7 @@ class Searcher:
             model=encoder.name,
             fingerprint=encoder.fingerprint,
             prefix=encoder.prefix,
+            max_length=encoder.max_length,
             pooling=parse_pooling(pooling).name if pooling else None,
             dim=encoder.dim,
         )

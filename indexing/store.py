@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from models.text import normalize_text
+from models.text import normalize_multiline, normalize_text
 
 DB_FILE_NAME = "faqs.sqlite3"
 SCHEMA_VERSION = 1
@@ -96,6 +96,10 @@ class StoreSnapshot:
     content_hash: str
 
 
+class StoreOpenError(ValueError):
+    """The FAQ store file cannot be opened as a faqsearch store; the message says what to do."""
+
+
 class InvalidFaqEntryError(ValueError):
     """Entries that cannot be stored. `problems` lists every reason, one string each."""
 
@@ -104,7 +108,9 @@ class InvalidFaqEntryError(ValueError):
         super().__init__("; ".join(self.problems))
 
 
-def _text_field(name: str, value: object, *, required: bool, limit: int, problems: list[str]) -> str | None:
+def _text_field(
+    name: str, value: object, *, required: bool, limit: int, problems: list[str], multiline: bool = False
+) -> str | None:
     if value is None:
         if required:
             problems.append(f"missing {name}")
@@ -112,7 +118,7 @@ def _text_field(name: str, value: object, *, required: bool, limit: int, problem
     if not isinstance(value, str):
         problems.append(f"{name} must be text, not {type(value).__name__}")
         return None
-    text = normalize_text(value)
+    text = normalize_multiline(value) if multiline else normalize_text(value)
     if not text:
         if required:
             problems.append(f"empty {name}")
@@ -123,7 +129,8 @@ def _text_field(name: str, value: object, *, required: bool, limit: int, problem
 
 
 def entry_problems(entry: FaqEntry) -> tuple[FaqEntry | None, list[str]]:
-    """Normalise every text field of `entry` with `normalize_text` and check it against the limits.
+    """Normalise every text field of `entry` (`normalize_text`; the answer `normalize_multiline`) and
+    check it against the limits.
 
     Returns the normalised entry (timestamps dropped; an empty answer or category becomes None) and
     an empty list, or None and every problem found. The importer uses this to report all problems of
@@ -134,7 +141,10 @@ def entry_problems(entry: FaqEntry) -> tuple[FaqEntry | None, list[str]]:
     question = _text_field(
         "question", entry.question, required=True, limit=MAX_QUESTION_CHARS, problems=problems
     )
-    answer = _text_field("answer", entry.answer, required=False, limit=MAX_ANSWER_CHARS, problems=problems)
+    # The answer is shown, never searched: its line breaks and spacing are kept.
+    answer = _text_field(
+        "answer", entry.answer, required=False, limit=MAX_ANSWER_CHARS, problems=problems, multiline=True
+    )
     category = _text_field(
         "category", entry.category, required=False, limit=MAX_CATEGORY_CHARS, problems=problems
     )
@@ -206,7 +216,7 @@ class FaqStore:
             try:
                 version = conn.execute("PRAGMA user_version").fetchone()[0]
                 if version > SCHEMA_VERSION:
-                    raise RuntimeError(
+                    raise StoreOpenError(
                         f"{path} has schema version {version}, but this faqsearch understands "
                         f"up to {SCHEMA_VERSION}; upgrade faqsearch or use another data directory"
                     )
@@ -220,9 +230,10 @@ class FaqStore:
                 raise
         except sqlite3.DatabaseError as exc:
             conn.close()
-            raise sqlite3.DatabaseError(
+            raise StoreOpenError(
                 f"cannot open FAQ store {path}: {exc}; if this file is not a faqsearch store, "
-                "move it away or use another data directory"
+                "move it away or use another data directory; if it is a damaged one, restore it from a "
+                "backup, or move it away and import your FAQ file again (faqsearch faqs import FILE)"
             ) from exc
         except BaseException:
             conn.close()

@@ -154,10 +154,11 @@ class Encoder:
                 model = AutoModel.from_pretrained(name_or_path, dtype=dtype, add_pooling_layer=False)
             except TypeError:
                 model = AutoModel.from_pretrained(name_or_path, dtype=dtype)
-        except (OSError, ValueError) as exc:
+        except Exception as exc:  # a cut-short weights file, a config that does not fit them, ...
             raise ModelLoadError(
-                f"could not load model {name_or_path!r}: {exc}. Set FAQSEARCH_MODEL (or --model) to a "
-                "local model folder or a hub id that is in the local cache (this machine may be offline)."
+                f"could not load model {name_or_path!r}: {type(exc).__name__}: {exc}. Set FAQSEARCH_MODEL "
+                "(or --model) to a complete model folder (config.json, weights, tokenizer.json), or to a "
+                "hub id that is in the local cache (this machine may be offline)."
             ) from exc
         if not getattr(tokenizer, "is_fast", False):
             raise ModelLoadError(

@@ -35,6 +35,22 @@ def normalize_text(text: str) -> str:
     return " ".join(unicodedata.normalize("NFC", cleaned).split())
 
 
+def normalize_multiline(text: str) -> str:
+    """Like `normalize_text` (NFC, controls and invisible characters removed), but keeping the
+    layout of text shown to people, such as a FAQ's answer: line breaks, tabs and runs of spaces
+    stay, so a numbered list or a code line survives. CRLF, CR, U+2028 and U+2029 become LF; spaces at line ends and
+    blank lines at both ends go."""
+    if not isinstance(text, str):
+        raise TypeError(f"text must be str, not {type(text).__name__}")
+    for line_break in ("\r\n", "\r", "\u2028", "\u2029"):  # CRLF, CR, Unicode line/paragraph separators
+        text = text.replace(line_break, "\n")
+    cleaned = "".join(
+        ch if ch in "\n\t" else (ch if _keep(ch) else (" " if ch.isspace() else "")) for ch in text
+    )
+    lines = unicodedata.normalize("NFC", cleaned).split("\n")
+    return "\n".join(line.rstrip() for line in lines).strip()
+
+
 def normalize_sentences(texts: object) -> list[str]:
     """Normalise a list of sentences; a non-list, a non-str item or an empty sentence is an error
     that names the sentence, since an empty query cannot mean anything."""

@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -75,6 +76,18 @@ def test_search_errors_are_one_line(built, model_path):
     assert result.returncode == 2
     assert "unknown search mode 'fuzzy'; valid: dense, bm25, hybrid" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_search_over_a_damaged_snapshot_is_one_line_naming_the_file(built, model_path, tmp_path):
+    data_dir, _ = built
+    copy = tmp_path / "copy"
+    shutil.copytree(data_dir, copy)
+    (Snapshots(copy).current_info().path / "labels.json").write_text("{}", encoding="utf-8")
+    result = run_cli(["search", "--index", str(copy), "대출"], model_path)
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: snapshot ")
+    assert "is incomplete or damaged: labels.json: KeyError: 'labels'" in result.stderr
+    assert "faqsearch index rollback" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_import_of_a_bad_file_changes_nothing(tmp_path, model_path):

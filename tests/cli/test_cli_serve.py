@@ -76,3 +76,19 @@ def test_serve_with_a_missing_model_is_a_one_line_error(tmp_path):
     assert result.stderr.startswith("error: model folder")
     assert "FAQSEARCH_MODEL" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_serve_over_a_damaged_store_is_a_one_line_error(tmp_path, model_path):
+    (tmp_path / "faqs.sqlite3").write_bytes(os.urandom(8192))
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "FAQSEARCH_MODEL": str(model_path)}
+    result = subprocess.run(
+        [sys.executable, "-m", "faqsearch.cli", "serve", "--index", str(tmp_path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"error: cannot open FAQ store {tmp_path / 'faqs.sqlite3'}: ")
+    assert "faqsearch faqs import FILE" in result.stderr
+    assert "Traceback" not in result.stderr

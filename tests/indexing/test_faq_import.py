@@ -129,9 +129,11 @@ def test_quoted_multiline_values_count_as_one_row(tmp_path: Path) -> None:
     assert error.problems == ["row 3: empty question"]
 
 
-def test_quoted_multiline_answer_is_normalised(tmp_path: Path) -> None:
-    text = f'id,question,answer\na,{Q_REFUND},"첫째 줄,\r\n둘째 줄"\n'
-    assert read_faq_file(write(tmp_path, "faqs.csv", text)) == [FaqEntry("a", Q_REFUND, "첫째 줄, 둘째 줄")]
+def test_quoted_multiline_answer_keeps_its_line_breaks(tmp_path: Path) -> None:
+    text = f'id,question,answer\na,{Q_REFUND},"첫째 줄,\r\n  둘째 줄 "\n'
+    assert read_faq_file(write(tmp_path, "faqs.csv", text)) == [
+        FaqEntry("a", Q_REFUND, "첫째 줄,\n  둘째 줄")
+    ]
 
 
 def test_nfd_input_is_stored_as_nfc(tmp_path: Path, store: FaqStore) -> None:
@@ -155,7 +157,7 @@ def test_jsonl(tmp_path: Path) -> None:
     assert read_faq_file(path) == [
         FaqEntry("pw-1", Q_PASSWORD, A_PASSWORD, "계정"),
         FaqEntry("17", Q_REFUND, None, None),
-        FaqEntry("d", Q_DELIVERY, "첫째 둘째", None),
+        FaqEntry("d", Q_DELIVERY, "첫째\n둘째", None),  # an answer keeps its line breaks
     ]
 
 

@@ -2,6 +2,7 @@
 
 import copy
 import json
+import shutil
 import threading
 import unicodedata
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 
 from indexing.build import build_snapshot
 from indexing.faq_import import read_faq_file
-from indexing.loaded_index import IndexMismatchError
+from indexing.loaded_index import DamagedSnapshotError, IndexMismatchError
 from indexing.searcher import NoIndexError, Searcher, reciprocal_rank_fusion
 from indexing.snapshots import Snapshots
 from indexing.store import FaqEntry, FaqStore
@@ -168,6 +169,51 @@ def test_an_index_built_with_another_prefix_is_refused(data_dir, real_encoder):
     )
     assert "FAQSEARCH_MODEL_PREFIX" in str(info.value)
     assert Searcher.open(data_dir, real_encoder).index.version == "v000001"
+
+
+def test_an_index_built_with_another_token_limit_is_refused(data_dir, real_encoder):
+    shorter = copy.copy(real_encoder)
+    shorter.max_length = 8  # FAQSEARCH_MAX_LENGTH=8: most entries would be cut, their vectors moved
+    with pytest.raises(IndexMismatchError) as info:
+        Searcher.open(data_dir, shorter)
+    assert "built with sentences cut at 512 tokens but the configured limit is 8" in str(info.value)
+    assert "FAQSEARCH_MAX_LENGTH" in str(info.value)
+
+
+def _edit_json(path: Path, edit) -> None:
+    payload = json.loads(path.read_text(encoding="utf-8"))
+    edit(payload)
+    path.write_text(json.dumps(payload), encoding="utf-8")
+
+
+DAMAGES = {
+    "labels.json: {}": ("labels.json", lambda f: f.write_text("{}", encoding="utf-8")),
+    "labels.json: not JSON": ("labels.json", lambda f: f.write_text("xx", encoding="utf-8")),
+    "labels.json: ids cut short": ("labels.json", lambda f: _edit_json(f, lambda p: p["ids"].pop())),
+    "lexical.npz cut short": ("lexical.*", lambda f: f.with_name("lexical.npz").write_bytes(b"PK\x03\x04")),
+    "lexical.npz: garbage": ("lexical.*", lambda f: f.with_name("lexical.npz").write_bytes(b"\x00" * 64)),
+    "manifest.json without model": (
+        "manifest.json",
+        lambda f: _edit_json(f.with_name("manifest.json"), lambda m: m.pop("model")),
+    ),
+    "manifest.json: dim not a number": (
+        "manifest.json",
+        lambda f: _edit_json(f.with_name("manifest.json"), lambda m: m.update(dim="abc")),
+    ),
+}
+
+
+@pytest.mark.parametrize("damage", DAMAGES)
+def test_a_damaged_snapshot_names_the_file_and_the_fix(tmp_path, data_dir, real_encoder, damage):
+    copy = tmp_path / "copy"
+    shutil.copytree(data_dir, copy)
+    blamed, damage_file = DAMAGES[damage]
+    damage_file(Snapshots(copy).current_info().path / "labels.json")
+    with pytest.raises(DamagedSnapshotError) as info:
+        Searcher.open(copy, real_encoder)
+    message = str(info.value)
+    assert f"is incomplete or damaged: {blamed}: " in message
+    assert "faqsearch index rollback" in message and "faqsearch index build" in message
 
 
 def test_a_directory_without_index_says_how_to_build_one(tmp_path, real_encoder):

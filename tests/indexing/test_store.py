@@ -22,6 +22,7 @@ from indexing.store import (
     FaqEntry,
     FaqStore,
     InvalidFaqEntryError,
+    StoreOpenError,
     StoreSnapshot,
     UpsertResult,
 )
@@ -83,7 +84,7 @@ def test_open_rejects_a_file_as_data_dir(tmp_path: Path) -> None:
 def test_open_rejects_a_file_that_is_not_sqlite(tmp_path: Path) -> None:
     (tmp_path / "faqs.sqlite3").write_bytes(b"this is not a database, just some text" * 50)
     with pytest.raises(
-        sqlite3.DatabaseError, match=r"cannot open FAQ store .*; if this file is not a faqsearch store"
+        StoreOpenError, match=r"cannot open FAQ store .*; if this file is not a faqsearch store"
     ):
         FaqStore.open(tmp_path)
 
@@ -93,7 +94,7 @@ def test_open_refuses_a_newer_schema(tmp_path: Path) -> None:
     conn = sqlite3.connect(tmp_path / "faqs.sqlite3")
     conn.execute("PRAGMA user_version=99")
     conn.close()
-    with pytest.raises(RuntimeError, match="schema version 99, but this faqsearch understands up to 1"):
+    with pytest.raises(StoreOpenError, match="schema version 99, but this faqsearch understands up to 1"):
         FaqStore.open(tmp_path)
 
 
@@ -159,6 +160,13 @@ def test_text_is_normalised_on_the_way_in(store: FaqStore) -> None:
     assert (entry.id, entry.question, entry.answer, entry.category) == ("계정-1", Q_PASSWORD, None, "계정")
     assert store.get(nfd_id) == entry  # lookups are normalised too
     assert store.ids() == ["계정-1"]
+
+
+def test_an_answer_keeps_its_line_breaks_and_spacing(store: FaqStore) -> None:
+    answer = "1. 로그인\n2. 설정\n\n    코드:  a  b"
+    store.upsert(FaqEntry("pw-1", Q_PASSWORD, unicodedata.normalize("NFD", answer) + "\r\n"))
+    entry = store.get("pw-1")
+    assert entry is not None and entry.answer == answer
 
 
 def test_invalid_entries_are_rejected_together_and_nothing_is_written(store: FaqStore) -> None:

@@ -1,5 +1,8 @@
 """Encoder mechanics on a tiny random BERT (real Korean tokenizer): batching, padding, truncation."""
 
+import json
+import shutil
+
 import numpy as np
 import pytest
 import torch
@@ -151,6 +154,28 @@ def test_device_choice_on_a_cpu_machine():
         resolve_dtype(torch.device("cpu"), "bf16")
     with pytest.raises(ValueError, match="valid: auto, fp32, bf16, fp16"):
         resolve_dtype(torch.device("cpu"), "int8")
+
+
+@pytest.mark.parametrize(
+    ("damage", "error"),
+    [
+        ("weights cut short", "SafetensorError"),
+        ("config does not fit the weights", "RuntimeError"),
+    ],
+)
+def test_a_damaged_model_folder_is_a_model_load_error(tmp_path, tiny_model_dir, damage, error):
+    from models.encoder import ModelLoadError
+
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, folder)
+    if damage == "weights cut short":
+        weights = folder / "model.safetensors"
+        weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
+    else:
+        config = json.loads((folder / "config.json").read_text())
+        (folder / "config.json").write_text(json.dumps({**config, "hidden_size": 64}))
+    with pytest.raises(ModelLoadError, match=rf"could not load model '.*': {error}: .*Set FAQSEARCH_MODEL"):
+        Encoder.load(str(folder), device="cpu", prefix="")
 
 
 def test_a_missing_model_names_the_setting_to_change(tmp_path):

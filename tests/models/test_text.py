@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import models.text as text_module
-from models.text import normalize_text
+from models.text import normalize_multiline, normalize_text
 
 
 def test_nfd_korean_becomes_the_nfc_string():
@@ -55,3 +55,12 @@ TEXTS = st.text(max_size=40) | st.text("가나 \u1100\u1161\t\u00a0\u200b\u200d\
 def test_printable_fast_path_equals_the_per_character_rule(text):
     slow = " ".join(unicodedata.normalize("NFC", text_module._drop_invisible(text)).split())
     assert normalize_text(text) == slow
+
+
+def test_multiline_text_keeps_its_layout_and_is_nfc():
+    answer = "1. 로그인\r\n2. 설정 \r\n\r\n    코드:  a\tb\x00  \n\n"
+    assert normalize_multiline(answer) == "1. 로그인\n2. 설정\n\n    코드:  a\tb"
+    assert normalize_multiline(unicodedata.normalize("NFD", answer)) == normalize_multiline(answer)
+    assert normalize_multiline("\u200b\n  줄 \x0b 바꿈\u00ad\r") == "줄   바꿈"
+    assert normalize_multiline(" \n\t\n ") == ""
+    assert normalize_multiline("첫째\u2028둘째\u2029셋째") == "첫째\n둘째\n셋째"
