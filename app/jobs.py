@@ -116,6 +116,11 @@ class RebuildJobs:
         except Exception as exc:  # recorded for the client; the served index is untouched
             logger.exception("index rebuild %s failed", job.job_id)
             job.error = str(exc) or type(exc).__name__
+            if isinstance(exc, OSError):  # the disk said no: say what to check before trying again
+                job.error += (
+                    ". The served index is unchanged. Check that the data directory (FAQSEARCH_DATA_DIR) "
+                    "is writable and has free space, then start the rebuild again"
+                )
             job.state = "failed"
         finally:
             job.finished_at = _now()

@@ -221,8 +221,14 @@ def index_list(index: DirOption = None) -> None:
     """One JSON line per snapshot, oldest first."""
     from indexing.snapshots import Snapshots
 
+    data_dir = data_dir_of(index)
+    if not data_dir.is_dir():  # a typo in the path, not an empty collection
+        raise fail(
+            f"no data directory {data_dir}; set FAQSEARCH_DATA_DIR or --index to a collection's folder "
+            "(faqsearch index build --faqs FILE creates one)"
+        )
     try:
-        for info in Snapshots(data_dir_of(index)).list():
+        for info in Snapshots(data_dir).list():
             print_json(
                 {
                     "version": info.version,

@@ -172,3 +172,11 @@ def test_list_info_and_rollback(tmp_path, small_faq, model_path, real_encoder):
     assert Searcher.open(data_dir, real_encoder).index.pooling == "mean"
     unknown = run_cli(["index", "info", "v000009", "--index", str(data_dir)], model_path)
     assert unknown.returncode == 2 and "v000001" in unknown.stderr and "v000002" in unknown.stderr
+
+
+def test_list_of_a_missing_data_directory_says_so(tmp_path, model_path):
+    result = run_cli(["index", "list", "--index", str(tmp_path / "typo")], model_path)
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"error: no data directory {tmp_path / 'typo'}; set FAQSEARCH_DATA_DIR")
+    empty = run_cli(["index", "list", "--index", str(tmp_path)], model_path)  # a folder with no index yet
+    assert (empty.returncode, empty.stdout) == (0, "")

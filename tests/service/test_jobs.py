@@ -60,6 +60,20 @@ def test_a_failed_build_serves_nothing_new_and_says_why():
     assert served == []
 
 
+def test_a_build_the_disk_refuses_says_what_to_check():
+    def build(progress):
+        raise PermissionError(1, "Operation not permitted", "data/snapshots/.tmp-v000002")
+
+    jobs = RebuildJobs(build, lambda index: None)
+    job = jobs.start()
+    jobs.join(10)
+    assert jobs.get(job.job_id).error == (
+        "[Errno 1] Operation not permitted: 'data/snapshots/.tmp-v000002'. The served index is unchanged. "
+        "Check that the data directory (FAQSEARCH_DATA_DIR) is writable and has free space, then start "
+        "the rebuild again"
+    )
+
+
 def test_shutdown_stops_a_running_job_at_its_next_progress_step():
     served: list[FakeIndex] = []
     started = threading.Event()
