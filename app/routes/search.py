@@ -166,7 +166,8 @@ async def rank(body: RankRequest, state: State, request: Request) -> RankRespons
     candidates = [checked_text(state, c, f"candidates[{i}]") for i, c in enumerate(body.candidates)]
     scores = await _rank_scores(request, state, spec, query, candidates)
     order = sorted(range(len(candidates)), key=lambda i: (-float(scores[i]), i))
-    results = [RankedCandidate(index=i, text=body.candidates[i], score=float(scores[i])) for i in order]
+    # The normalised text, the one compared: NFD input comes back as NFC, like everywhere else.
+    results = [RankedCandidate(index=i, text=candidates[i], score=float(scores[i])) for i in order]
     return RankResponse(results=results, pooling=spec.name, took_ms=_ms(started))
 
 

@@ -205,6 +205,22 @@ def test_rank_encodes_in_chunks_and_scores_like_one_encode_call(serve, real_enco
     assert body["pooling"] == pooling
 
 
+def test_rank_answers_nfd_input_exactly_like_nfc(served):
+    candidates = [*LOAN_CANDIDATES[:3], "  대출\u200b 상담은\n전화로 하나요? "]
+    nfd = [unicodedata.normalize("NFD", c) for c in candidates]
+    assert nfd != candidates
+    answers = []
+    for query, texts in ((LOAN_QUERY, candidates), (unicodedata.normalize("NFD", LOAN_QUERY), nfd)):
+        response = served.client.post("/v1/rank", json={"query": query, "candidates": texts})
+        assert response.status_code == 200, response.text
+        body = response.json()
+        del body["took_ms"]
+        answers.append(body)
+    assert answers[1] == answers[0]
+    # The text returned is the one compared: normalised (NFC, spaces collapsed, invisibles gone).
+    assert {r["index"]: r["text"] for r in answers[0]["results"]}[3] == "대출 상담은 전화로 하나요?"
+
+
 def _many_candidates(n: int) -> list[str]:
     return [f"{i}번 문의: 주문한 상품의 배송은 언제쯤 도착하나요?" for i in range(n)]
 
