@@ -20,7 +20,7 @@ from app.schemas import (
     FaqWriteResponse,
 )
 from app.state import ServiceState
-from indexing.store import FaqEntry, InvalidFaqEntryError, UpsertResult
+from indexing.store import FaqEntry, InvalidFaqEntryError, UpsertResult, normalize_id
 
 router = APIRouter(prefix="/v1/faqs", tags=["faqs"], responses=ERROR_RESPONSES)
 # The id routes take `{faq_id:path}`: an id may contain "/" (POST /v1/faqs accepts it), sent as is
@@ -98,7 +98,7 @@ async def delete_faq(faq_id: str, state: State) -> DeleteResponse:
         removed = await run_in_threadpool(state.store.delete_many, [faq_id])
     if not removed:
         raise ApiError(404, "not_found", f"no FAQ with id {faq_id!r}; nothing was deleted")
-    return DeleteResponse(deleted=faq_id)
+    return DeleteResponse(deleted=normalize_id(faq_id))  # the id as stored: "  lead" deleted "lead"
 
 
 @router.post(

@@ -205,3 +205,30 @@ def test_routes_beside_the_faq_ids_still_answer(served):
     assert client.get("/v1/index/jobs/nope").json()["error"]["code"] == "not_found"
     paths = [path for path in client.get("/openapi.json").json()["paths"] if path.startswith("/v1/faqs")]
     assert paths == ["/v1/faqs", "/v1/faqs/{faq_id}"]
+
+
+def test_delete_answers_the_normalised_id(served):
+    assert served.client.put("/v1/faqs/lead", json={"question": PARKING}, headers=AUTH).status_code == 200
+    deleted = served.client.delete("/v1/faqs/%20%20lead", headers=AUTH)
+    assert (deleted.status_code, deleted.json()) == (200, {"deleted": "lead"})
+    assert served.client.get("/v1/faqs/lead").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("put", "/v1/faqs/%ED%A0%80", {"question": PARKING}),  # a lone surrogate: not UTF-8
+        ("put", "/v1/faqs/ab%FF", {"question": PARKING}),
+        ("post", "/v1/faqs", {"faqs": [{"id": "ab\ufffd", "question": PARKING}]}),
+    ],
+)
+def test_an_id_that_is_not_valid_utf8_is_refused(served, method, path, body):
+    client = served.client
+    before = client.get("/v1/faqs", params={"limit": 1000}).json()
+    response = client.request(method, path, json=body, headers=AUTH)
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["code"] == "invalid_faq"
+    assert "the id must be valid UTF-8 text" in error["message"], error["message"]
+    assert "nothing was written" in error["message"]
+    assert client.get("/v1/faqs", params={"limit": 1000}).json() == before
