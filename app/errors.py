@@ -55,6 +55,36 @@ def _location(loc: tuple[Any, ...]) -> str:
     return text or "body"
 
 
+_SEND_JSON = "encoded as UTF-8 with Content-Type: application/json"
+# FastAPI answers a body it cannot decode or parse (not UTF-8, nested too deep for the parser)
+# with a 400 HTTPException carrying this detail and the parser's exception as its cause.
+_FASTAPI_PARSE_ERROR = "There was an error parsing the body"
+
+
+def body_parse_message(cause: BaseException | None) -> str:
+    """What to send instead of a body that FastAPI could not decode or parse as JSON."""
+    if isinstance(cause, RecursionError):
+        return (
+            "the request body is JSON nested too deeply to parse: send a JSON object as the API "
+            f"describes (see /docs), {_SEND_JSON}"
+        )
+    return f"the request body is not valid UTF-8 JSON: send a JSON object {_SEND_JSON}"
+
+
+def _not_read_as_json(errors: list[dict[str, Any]]) -> bool:
+    """FastAPI reads a body as JSON only with a JSON Content-Type; otherwise the model is handed
+    the raw bytes, and the one error says that bytes are no object."""
+    return any(tuple(e.get("loc", ())) == ("body",) and isinstance(e.get("input"), bytes) for e in errors)
+
+
+def content_type_message(content_type: str | None) -> str:
+    sent = f"Content-Type: {content_type}" if content_type else "no Content-Type header"
+    return (
+        f"the request body was sent with {sent}, so it was not read as JSON: "
+        "send it with the header Content-Type: application/json"
+    )
+
+
 def validation_message(errors: list[dict[str, Any]]) -> tuple[str, str]:
     """(code, message) for pydantic/FastAPI validation errors, all problems in one line."""
     if any(e.get("type") == "json_invalid" for e in errors):
@@ -63,6 +93,8 @@ def validation_message(errors: list[dict[str, Any]]) -> tuple[str, str]:
     problems = []
     for error in errors[:10]:
         message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+        if error.get("type") == "string_unicode":  # a lone surrogate, e.g. "\ud800" in the JSON
+            message = "not valid Unicode text (it has a lone surrogate); send the text as UTF-8"
         problems.append(f"{_location(tuple(error.get('loc', ())))}: {message}")
     more = f" (and {len(errors) - 10} more)" if len(errors) > 10 else ""
     return "invalid_request", "; ".join(problems) + more
@@ -75,13 +107,19 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        code, message = validation_message(list(exc.errors()))
+        errors = list(exc.errors())
+        if _not_read_as_json(errors):
+            content_type = request.headers.get("content-type")
+            return error_response(422, "invalid_request", content_type_message(content_type))
+        code, message = validation_message(errors)
         return error_response(400 if code == "invalid_json" else 422, code, message)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _STATUS_CODES.get(exc.status_code, "error")
         message = str(exc.detail)
+        if exc.status_code == 400 and message == _FASTAPI_PARSE_ERROR:
+            return error_response(400, "invalid_json", body_parse_message(exc.__cause__))
         if exc.status_code == 404 and message == "Not Found":
             message = f"no such endpoint: {request.method} {request.url.path}; see /docs for the API"
         elif exc.status_code == 405:

@@ -89,5 +89,6 @@ class RequestMetricsMiddleware:
             await self.app(scope, receive, send_and_record_status)
         finally:
             route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
+            # path_format drops convertors: `/v1/faqs/{faq_id}` for `/v1/faqs/{faq_id:path}`.
+            template = getattr(route, "path_format", None) or getattr(route, "path", None) or "unmatched"
             self.metrics.observe_request(template, scope["method"], status, time.perf_counter() - started)

@@ -32,6 +32,7 @@ from indexing.store import (
     FaqStore,
     UpsertResult,
     entry_problems,
+    normalize_id,
 )
 from models.text import normalize_text
 
@@ -142,7 +143,7 @@ class _EntryBuilder:
         problems = [*extra_problems, *problems]
         # Checked even when the row has other problems, so that one round of fixes is enough.
         raw_id = fields.get("id")
-        id_ = normalize_text(raw_id) if isinstance(raw_id, str) else ""
+        id_ = normalize_id(raw_id) if isinstance(raw_id, str) else ""
         if id_:
             first = self._first_seen.setdefault(id_, number)
             if first != number:

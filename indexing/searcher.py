@@ -26,11 +26,11 @@ import numpy as np
 from indexing.build import encode_entries
 from indexing.loaded_index import LoadedIndex, question_digest
 from indexing.snapshots import Snapshots
-from indexing.store import FaqEntry, FaqStore, UpsertResult
+from indexing.store import FaqEntry, FaqStore, UpsertResult, normalize_id
 from models.encoder import Encoder
 from models.morphemes import terms
 from models.pooling import parse_pooling
-from models.text import normalize_sentences, normalize_text
+from models.text import normalize_sentences
 
 SEARCH_MODES = ("dense", "bm25", "hybrid")
 FUSIONS = ("rrf", "convex")
@@ -255,7 +255,7 @@ class Searcher:
         ids = ids if isinstance(ids, str) else list(ids)  # a lone str is refused by the store
         with self._write_lock:
             removed = store.delete_many(ids)
-            keys = dict.fromkeys(normalize_text(faq_id) for faq_id in ids)  # as the store normalises ids
+            keys = dict.fromkeys(normalize_id(faq_id) for faq_id in ids)
             index = self._index
             self._apply(index, [], [key for key in keys if key in index.label_of])
         return removed

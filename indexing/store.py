@@ -20,7 +20,7 @@ import hashlib
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -109,7 +109,13 @@ class InvalidFaqEntryError(ValueError):
 
 
 def _text_field(
-    name: str, value: object, *, required: bool, limit: int, problems: list[str], multiline: bool = False
+    name: str,
+    value: object,
+    *,
+    required: bool,
+    limit: int,
+    problems: list[str],
+    normalize: Callable[[str], str] = normalize_text,
 ) -> str | None:
     if value is None:
         if required:
@@ -118,7 +124,7 @@ def _text_field(
     if not isinstance(value, str):
         problems.append(f"{name} must be text, not {type(value).__name__}")
         return None
-    text = normalize_multiline(value) if multiline else normalize_text(value)
+    text = normalize(value)
     if not text:
         if required:
             problems.append(f"empty {name}")
@@ -126,6 +132,25 @@ def _text_field(
     if len(text) > limit:
         problems.append(f"{name} is {len(text):,} characters long; the limit is {limit:,} characters")
     return text
+
+
+def normalize_id(id_: str) -> str:
+    """An FAQ id as the store keys it: `normalize_text` (NFC, controls dropped, spaces collapsed),
+    so "  lead" and an NFD spelling name the stored "lead". Every write, lookup and delete goes
+    through this, and so does whatever reports an id back."""
+    return normalize_text(id_)
+
+
+def id_problem(normalized_id: str) -> str | None:
+    """Why a (normalised) id cannot be stored, or None. U+FFFD is what undecodable bytes become
+    (a URL path with %FF in it, a file read with errors="replace"): an id holding it names
+    nothing the sender meant, and every different bad byte would map to the same id."""
+    if "\ufffd" in normalized_id:
+        return (
+            "id contains U+FFFD, the replacement character for bytes that are not UTF-8: the id "
+            "must be valid UTF-8 text (in a URL, percent-encode its UTF-8 bytes)"
+        )
+    return None
 
 
 def entry_problems(entry: FaqEntry) -> tuple[FaqEntry | None, list[str]]:
@@ -137,13 +162,22 @@ def entry_problems(entry: FaqEntry) -> tuple[FaqEntry | None, list[str]]:
     a row at once; `normalize_entry` is the raising form.
     """
     problems: list[str] = []
-    id_ = _text_field("id", entry.id, required=True, limit=MAX_ID_CHARS, problems=problems)
+    id_ = _text_field(
+        "id", entry.id, required=True, limit=MAX_ID_CHARS, problems=problems, normalize=normalize_id
+    )
+    if id_ is not None and (problem := id_problem(id_)) is not None:
+        problems.append(problem)
     question = _text_field(
         "question", entry.question, required=True, limit=MAX_QUESTION_CHARS, problems=problems
     )
     # The answer is shown, never searched: its line breaks and spacing are kept.
     answer = _text_field(
-        "answer", entry.answer, required=False, limit=MAX_ANSWER_CHARS, problems=problems, multiline=True
+        "answer",
+        entry.answer,
+        required=False,
+        limit=MAX_ANSWER_CHARS,
+        problems=problems,
+        normalize=normalize_multiline,
     )
     category = _text_field(
         "category", entry.category, required=False, limit=MAX_CATEGORY_CHARS, problems=problems
@@ -294,7 +328,7 @@ class FaqStore:
         first_position: dict[str, int] = {}
         for position, entry in enumerate(entries):
             clean, found = entry_problems(entry)
-            id_ = normalize_text(entry.id) if isinstance(entry.id, str) else ""
+            id_ = normalize_id(entry.id) if isinstance(entry.id, str) else ""
             if id_ and first_position.setdefault(id_, position) != position:
                 found.append(f"same id as entry {first_position[id_]}")
             if found:
@@ -337,7 +371,7 @@ class FaqStore:
         """Delete the entries with these ids in one transaction; returns how many existed."""
         if isinstance(ids, str):  # a str is an iterable of one-character ids: surely a mistake
             raise TypeError("delete_many takes a list of ids, not one string; use delete(id) for one")
-        keys = {normalize_text(id_) for id_ in ids}
+        keys = {normalize_id(id_) for id_ in ids}
         deleted = 0
         with self._transaction() as conn:
             for key in keys:
@@ -357,14 +391,14 @@ class FaqStore:
         with self._lock:
             row = (
                 self._connection()
-                .execute(f"SELECT {_COLUMNS} FROM faqs WHERE id = ?", (normalize_text(id),))
+                .execute(f"SELECT {_COLUMNS} FROM faqs WHERE id = ?", (normalize_id(id),))
                 .fetchone()
             )
         return None if row is None else _entry_from_row(row)
 
     def get_many(self, ids: Iterable[str]) -> dict[str, FaqEntry]:
         """The entries with these ids, by id, in one query; ids without an entry are left out."""
-        keys = list(dict.fromkeys(normalize_text(id) for id in ids))
+        keys = list(dict.fromkeys(normalize_id(id) for id in ids))
         rows: list[tuple[str, str, str | None, str | None, str, str]] = []
         with self._lock:
             conn = self._connection()

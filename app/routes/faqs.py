@@ -20,9 +20,11 @@ from app.schemas import (
     FaqWriteResponse,
 )
 from app.state import ServiceState
-from indexing.store import FaqEntry, InvalidFaqEntryError, UpsertResult
+from indexing.store import FaqEntry, InvalidFaqEntryError, UpsertResult, normalize_id
 
 router = APIRouter(prefix="/v1/faqs", tags=["faqs"], responses=ERROR_RESPONSES)
+# The id routes take `{faq_id:path}`: an id may contain "/" (POST /v1/faqs accepts it), sent as is
+# or as %2F, and both reach the same entry. So nothing else may live under /v1/faqs/.
 
 
 def _faq(entry: FaqEntry) -> Faq:
@@ -59,7 +61,7 @@ async def list_faqs(
     return FaqPage(total=len(entries), faqs=[_faq(e) for e in entries[offset : offset + limit]])
 
 
-@router.get("/{faq_id}", response_model=Faq, dependencies=[Reader], summary="Get one FAQ")
+@router.get("/{faq_id:path}", response_model=Faq, dependencies=[Reader], summary="Get one FAQ")
 async def get_faq(faq_id: str, state: State) -> Faq:
     entry = state.store.get(faq_id)
     if entry is None:
@@ -68,7 +70,10 @@ async def get_faq(faq_id: str, state: State) -> Faq:
 
 
 @router.put(
-    "/{faq_id}", response_model=FaqWriteResponse, dependencies=[Writer], summary="Create or replace one FAQ"
+    "/{faq_id:path}",
+    response_model=FaqWriteResponse,
+    dependencies=[Writer],
+    summary="Create or replace one FAQ",
 )
 async def put_faq(faq_id: str, body: FaqBody, state: State) -> FaqWriteResponse:
     result = await _upsert(
@@ -83,7 +88,9 @@ async def put_faq(faq_id: str, body: FaqBody, state: State) -> FaqWriteResponse:
     return FaqWriteResponse(faq=_faq(entry), result=outcome)
 
 
-@router.delete("/{faq_id}", response_model=DeleteResponse, dependencies=[Writer], summary="Delete one FAQ")
+@router.delete(
+    "/{faq_id:path}", response_model=DeleteResponse, dependencies=[Writer], summary="Delete one FAQ"
+)
 async def delete_faq(faq_id: str, state: State) -> DeleteResponse:
     if state.searcher is not None:
         removed = await state.run_in_encoder(state.searcher.delete, [faq_id])
@@ -91,7 +98,7 @@ async def delete_faq(faq_id: str, state: State) -> DeleteResponse:
         removed = await run_in_threadpool(state.store.delete_many, [faq_id])
     if not removed:
         raise ApiError(404, "not_found", f"no FAQ with id {faq_id!r}; nothing was deleted")
-    return DeleteResponse(deleted=faq_id)
+    return DeleteResponse(deleted=normalize_id(faq_id))  # the id as stored: "  lead" deleted "lead"
 
 
 @router.post(

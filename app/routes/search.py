@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Awaitable
+from functools import partial
 from typing import TypeVar
 
 import numpy as np
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from app.deps import Reader, State, checked_text
@@ -29,9 +31,11 @@ from app.schemas import (
 )
 from app.state import ServiceState
 from indexing import searcher as search_api
+from models.bm25 import Bm25Stats
 from models.pooling import PoolingSpec, parse_pooling
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", responses=ERROR_RESPONSES, dependencies=[Reader])
 
 
@@ -119,28 +123,51 @@ async def _encoding(work: Awaitable[T]) -> T:
         raise ApiError(422, "invalid_request", f"pooling: {exc}") from exc
 
 
-def _rank(state: ServiceState, spec: PoolingSpec, query: str, candidates: list[str]) -> np.ndarray:
-    """Cosine similarity of each candidate to the query -> [N]. BM25 pooling is fitted on the
-    candidates themselves: the list is the corpus at hand, and no index is involved."""
-    bm25 = None
-    if spec.needs_bm25:
-        from models.bm25 import Bm25Stats
-        from models.morphemes import terms
+def _fit_bm25(candidates: list[str]) -> Bm25Stats:
+    from models.morphemes import terms
 
-        bm25 = Bm25Stats.fit(terms(candidates))
-    vectors = state.encoder.encode([query, *candidates], spec, bm25=bm25).vectors  # [1 + N, H]
-    return vectors[1:] @ vectors[0]
+    return Bm25Stats.fit(terms(candidates))
+
+
+async def _rank_scores(
+    request: Request, state: ServiceState, spec: PoolingSpec, query: str, candidates: list[str]
+) -> np.ndarray:
+    """Cosine similarity of each candidate to the query -> [N]. BM25 pooling is fitted on the
+    candidates themselves, all of them: the list is the corpus at hand, and no index is involved.
+
+    The candidates go to the encoder thread a chunk of FAQSEARCH_BATCH_SIZE at a time, so searches
+    queued meanwhile run between two chunks rather than after the whole list (up to 1,000 long
+    sentences: a minute on a small CPU). A sentence's vector does not depend on its batch, so the
+    scores equal one call over everything. Between chunks the rank stops if its client has gone.
+    """
+    bm25 = await run_in_threadpool(_fit_bm25, candidates) if spec.needs_bm25 else None
+    encode = state.encoder.encode
+    encoded = await _encoding(state.run_in_encoder(partial(encode, [query], spec, bm25=bm25)))
+    query_vector = encoded.vectors[0]  # [H]
+    step = state.settings.batch_size
+    scores = np.empty(len(candidates), dtype=np.float32)
+    for start in range(0, len(candidates), step):
+        if await request.is_disconnected():
+            logger.info(
+                "rank stopped after %d of %d candidates: the client disconnected", start, len(candidates)
+            )
+            raise ApiError(499, "client_closed_request", "the client closed the connection; the rank stopped")
+        chunk = candidates[start : start + step]
+        encoded = await _encoding(state.run_in_encoder(partial(encode, chunk, spec, bm25=bm25)))
+        scores[start : start + len(chunk)] = encoded.vectors @ query_vector  # [chunk]
+    return scores
 
 
 @router.post("/rank", response_model=RankResponse, summary="Rank given sentences by similarity to a query")
-async def rank(body: RankRequest, state: State) -> RankResponse:
+async def rank(body: RankRequest, state: State, request: Request) -> RankResponse:
     started = time.perf_counter()
     spec = _pooling(state, body.pooling)
     query = checked_text(state, body.query, "query")
     candidates = [checked_text(state, c, f"candidates[{i}]") for i, c in enumerate(body.candidates)]
-    scores = await _encoding(state.run_in_encoder(_rank, state, spec, query, candidates))
+    scores = await _rank_scores(request, state, spec, query, candidates)
     order = sorted(range(len(candidates)), key=lambda i: (-float(scores[i]), i))
-    results = [RankedCandidate(index=i, text=body.candidates[i], score=float(scores[i])) for i in order]
+    # The normalised text, the one compared: NFD input comes back as NFC, like everywhere else.
+    results = [RankedCandidate(index=i, text=candidates[i], score=float(scores[i])) for i in order]
     return RankResponse(results=results, pooling=spec.name, took_ms=_ms(started))
 
 

@@ -25,6 +25,7 @@ from indexing.store import (
     StoreOpenError,
     StoreSnapshot,
     UpsertResult,
+    normalize_id,
 )
 
 Q_PASSWORD = "비밀번호를 잊어버렸어요. 어떻게 찾나요?"
@@ -193,6 +194,21 @@ def test_invalid_entries_are_rejected_together_and_nothing_is_written(store: Faq
     ]
     assert store.all() == before
     assert store.revision() == revision
+
+
+def test_an_id_with_a_replacement_character_is_refused_and_ids_are_normalised_once(store: FaqStore) -> None:
+    """U+FFFD is what undecodable bytes turn into (a URL's %FF): such an id is refused, whoever writes it."""
+    with pytest.raises(InvalidFaqEntryError) as caught:
+        store.upsert_many([FaqEntry("\ufffd\ufffd\ufffd", Q_PASSWORD), FaqEntry("ok", Q_REFUND)])
+    assert caught.value.problems == [
+        "entry 0 (id '\ufffd\ufffd\ufffd'): id contains U+FFFD, the replacement character for bytes that "
+        "are not UTF-8: the id must be valid UTF-8 text (in a URL, percent-encode its UTF-8 bytes)"
+    ]
+    assert store.count() == 0
+    assert normalize_id("  lead\u200b ") == "lead"
+    store.upsert(FaqEntry("lead", Q_PASSWORD))
+    assert store.get("  lead") == store.get("lead") is not None
+    assert store.delete_many(["  lead", "lead"]) == 1
 
 
 def test_one_megabyte_question_is_rejected(store: FaqStore) -> None:

@@ -96,7 +96,76 @@ def test_malformed_json_nan_and_wrong_content(served):
         content='{"query": "주차"}'.encode("cp949"),
         headers={"content-type": "application/json"},
     )
-    assert not_utf8.status_code in (400, 422) and "error" in not_utf8.json()
+    assert (not_utf8.status_code, not_utf8.json()) == (400, {"error": NOT_UTF8_JSON})
+
+
+NOT_UTF8_JSON = {
+    "code": "invalid_json",
+    "message": "the request body is not valid UTF-8 JSON: send a JSON object encoded as UTF-8 "
+    "with Content-Type: application/json",
+}
+TOO_DEEP_JSON = {
+    "code": "invalid_json",
+    "message": "the request body is JSON nested too deeply to parse: send a JSON object as the API "
+    "describes (see /docs), encoded as UTF-8 with Content-Type: application/json",
+}
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        (b'{"query":"\xff\xfe"}', NOT_UTF8_JSON),
+        (b'{"query": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", TOO_DEEP_JSON),
+    ],
+)
+def test_a_body_that_cannot_be_parsed_says_what_to_send(served, body, error):
+    response = served.client.post("/v1/search", content=body, headers={"content-type": "application/json"})
+    assert (response.status_code, response.json()) == (400, {"error": error})
+
+
+@pytest.mark.parametrize("body", [b'{"query": "\xed\xa0\x80"}', b'{"query": "\\ud800"}'])
+def test_a_lone_surrogate_in_a_text_says_to_send_utf8(served, body):
+    """JSON's parser lets a UTF-8-encoded surrogate through, as it does the escape \\ud800."""
+    response = served.client.post("/v1/search", content=body, headers={"content-type": "application/json"})
+    assert (response.status_code, response.json()) == (
+        422,
+        {
+            "error": {
+                "code": "invalid_request",
+                "message": "query: not valid Unicode text (it has a lone surrogate); send the text as UTF-8",
+            }
+        },
+    )
+
+
+@pytest.mark.parametrize(
+    ("content_type", "named"),
+    [
+        ("text/plain", "Content-Type: text/plain"),
+        ("application/x-www-form-urlencoded", "Content-Type: application/x-www-form-urlencoded"),
+        (None, "no Content-Type header"),
+    ],
+)
+def test_json_sent_without_a_json_content_type_says_to_send_the_header(served, content_type, named):
+    request = served.client.build_request("POST", "/v1/search", content='{"query": "주차"}'.encode())
+    request.headers.pop("content-type", None)  # httpx sets none for raw bytes; make sure
+    if content_type is not None:
+        request.headers["content-type"] = content_type
+    response = served.client.send(request)
+    assert (response.status_code, response.json()) == (
+        422,
+        {
+            "error": {
+                "code": "invalid_request",
+                "message": f"the request body was sent with {named}, so it was not read as JSON: "
+                "send it with the header Content-Type: application/json",
+            }
+        },
+    )
+    put = served.client.put(
+        "/v1/faqs/x", content=b'{"question": "a"}', headers={**AUTH, "content-type": "text/plain"}
+    )
+    assert put.status_code == 422 and "Content-Type: application/json" in put.json()["error"]["message"]
 
 
 def test_unknown_routes_and_methods(served):

@@ -154,3 +154,81 @@ def test_protected_reads_need_the_key(serve):
     assert served.client.get("/v1/faqs/site-001").status_code == 401
     assert served.client.post("/v1/search", json={"query": "주차"}, headers=AUTH).status_code == 200
     assert served.client.get("/healthz").status_code == 200  # probes stay open
+
+
+@pytest.mark.parametrize("written_by", ["post", "put-encoded", "put-slash"])
+def test_an_id_with_a_slash_can_be_read_replaced_and_deleted(served, written_by):
+    client = served.client
+    faq_id = "billing/refund-01"
+    if written_by == "post":
+        body = {"faqs": [{"id": faq_id, "question": PARKING}]}
+        assert client.post("/v1/faqs", json=body, headers=AUTH).json() == {
+            "inserted": 1,
+            "updated": 0,
+            "unchanged": 0,
+        }
+    else:
+        path = "/v1/faqs/billing%2Frefund-01" if written_by == "put-encoded" else f"/v1/faqs/{faq_id}"
+        created = client.put(path, json={"question": PARKING}, headers=AUTH)
+        assert created.status_code == 200, created.text
+        assert (created.json()["faq"]["id"], created.json()["result"]) == (faq_id, "inserted")
+    assert _scored(served, PARKING)[0] == (faq_id, pytest.approx(1.0, abs=1e-5))
+
+    for path in ("/v1/faqs/billing/refund-01", "/v1/faqs/billing%2Frefund-01"):
+        got = client.get(path)
+        assert got.status_code == 200, (path, got.text)
+        assert (got.json()["id"], got.json()["question"]) == (faq_id, PARKING)
+
+    pets = "반려동물을 데리고 가도 되나요?"
+    replaced = client.put("/v1/faqs/billing%2Frefund-01", json={"question": pets}, headers=AUTH)
+    assert (replaced.status_code, replaced.json()["result"]) == (200, "updated")
+    assert _scored(served, pets)[0] == (faq_id, pytest.approx(1.0, abs=1e-5))
+    assert client.get("/v1/faqs", params={"limit": 1000}).json()["total"] == 309  # replaced, not added
+
+    deleted = client.delete("/v1/faqs/billing/refund-01", headers=AUTH)
+    assert (deleted.status_code, deleted.json()) == (200, {"deleted": faq_id})
+    assert faq_id not in _top(served, pets, 10)
+    missing = client.get("/v1/faqs/billing%2Frefund-01")
+    assert missing.status_code == 404
+    assert missing.json()["error"] == {
+        "code": "not_found",
+        "message": "no FAQ with id 'billing/refund-01'; list ids with GET /v1/faqs",
+    }
+
+
+def test_routes_beside_the_faq_ids_still_answer(served):
+    """The id takes the rest of the path, slashes too: nothing else lives under /v1/faqs/, and
+    the list, the index and job routes still answer as before."""
+    client = served.client
+    assert client.get("/v1/faqs", params={"limit": 2}).json()["total"] == 308
+    assert client.get("/v1/index").json()["version"] == "v000001"
+    assert client.get("/v1/index/jobs/nope").json()["error"]["code"] == "not_found"
+    paths = [path for path in client.get("/openapi.json").json()["paths"] if path.startswith("/v1/faqs")]
+    assert paths == ["/v1/faqs", "/v1/faqs/{faq_id}"]
+
+
+def test_delete_answers_the_normalised_id(served):
+    assert served.client.put("/v1/faqs/lead", json={"question": PARKING}, headers=AUTH).status_code == 200
+    deleted = served.client.delete("/v1/faqs/%20%20lead", headers=AUTH)
+    assert (deleted.status_code, deleted.json()) == (200, {"deleted": "lead"})
+    assert served.client.get("/v1/faqs/lead").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("put", "/v1/faqs/%ED%A0%80", {"question": PARKING}),  # a lone surrogate: not UTF-8
+        ("put", "/v1/faqs/ab%FF", {"question": PARKING}),
+        ("post", "/v1/faqs", {"faqs": [{"id": "ab\ufffd", "question": PARKING}]}),
+    ],
+)
+def test_an_id_that_is_not_valid_utf8_is_refused(served, method, path, body):
+    client = served.client
+    before = client.get("/v1/faqs", params={"limit": 1000}).json()
+    response = client.request(method, path, json=body, headers=AUTH)
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["code"] == "invalid_faq"
+    assert "the id must be valid UTF-8 text" in error["message"], error["message"]
+    assert "nothing was written" in error["message"]
+    assert client.get("/v1/faqs", params={"limit": 1000}).json() == before

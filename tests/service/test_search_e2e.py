@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
+import time
 import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
 
@@ -145,6 +148,144 @@ def test_rank_with_bm25_pooling_fits_statistics_on_the_candidates(served, real_e
     expected = vectors[1:] @ vectors[0]
     assert [r["index"] for r in body["results"]] == np.argsort(-expected, kind="stable").tolist()
     assert body["pooling"] == "bm25"
+
+
+LOAN_QUERY = "신용 대출 신청은 어떻게 하나요?"
+LOAN_CANDIDATES = [
+    "대출을 신청하는 방법을 알려 주세요",
+    "오늘 날씨가 좋네요",
+    "신용 등급은 어디에서 조회하나요?",
+    "점심 메뉴 추천해 주세요",
+    "대출 이자는 어떻게 계산하나요?",
+    "회원 가입 방법",
+    "신용카드를 잃어버렸어요",
+]
+
+
+class ForwardPasses:
+    """Counts the encoder's forward passes (each starts with the word embeddings, packed or not)."""
+
+    def __init__(self, encoder) -> None:
+        self.times: list[float] = []
+        self._hook = encoder.model.embeddings.word_embeddings.register_forward_pre_hook(
+            lambda module, args: self.times.append(time.monotonic())
+        )
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+    def remove(self) -> None:
+        self._hook.remove()
+
+
+@pytest.mark.parametrize("pooling", ["mean", "bm25"])
+def test_rank_encodes_in_chunks_and_scores_like_one_encode_call(serve, real_encoder, pooling):
+    """Candidates go to the encoder a chunk of FAQSEARCH_BATCH_SIZE at a time; the scores equal one
+    call over the query and every candidate, BM25 statistics fitted on the whole list."""
+    from models.bm25 import Bm25Stats
+    from models.morphemes import terms
+
+    served = serve(batch_size=2)
+    passes = ForwardPasses(real_encoder)
+    try:
+        body = served.client.post(
+            "/v1/rank", json={"query": LOAN_QUERY, "candidates": LOAN_CANDIDATES, "pooling": pooling}
+        ).json()
+    finally:
+        passes.remove()
+    assert len(passes) == 1 + 4  # the query, then 7 candidates in chunks of 2
+    bm25 = Bm25Stats.fit(terms(LOAN_CANDIDATES)) if pooling == "bm25" else None
+    vectors = real_encoder.encode([LOAN_QUERY, *LOAN_CANDIDATES], pooling, bm25=bm25).vectors
+    expected = vectors[1:] @ vectors[0]
+    assert np.diff(np.sort(expected)).min() > 1e-3  # well separated, so the order is exact
+    order = np.argsort(-expected, kind="stable").tolist()
+    assert [r["index"] for r in body["results"]] == order
+    assert [r["text"] for r in body["results"]] == [LOAN_CANDIDATES[i] for i in order]
+    np.testing.assert_allclose([r["score"] for r in body["results"]], expected[order], atol=1e-5, rtol=0)
+    assert body["pooling"] == pooling
+
+
+def test_rank_answers_nfd_input_exactly_like_nfc(served):
+    candidates = [*LOAN_CANDIDATES[:3], "  대출\u200b 상담은\n전화로 하나요? "]
+    nfd = [unicodedata.normalize("NFD", c) for c in candidates]
+    assert nfd != candidates
+    answers = []
+    for query, texts in ((LOAN_QUERY, candidates), (unicodedata.normalize("NFD", LOAN_QUERY), nfd)):
+        response = served.client.post("/v1/rank", json={"query": query, "candidates": texts})
+        assert response.status_code == 200, response.text
+        body = response.json()
+        del body["took_ms"]
+        answers.append(body)
+    assert answers[1] == answers[0]
+    # The text returned is the one compared: normalised (NFC, spaces collapsed, invisibles gone).
+    assert {r["index"]: r["text"] for r in answers[0]["results"]}[3] == "대출 상담은 전화로 하나요?"
+
+
+def _many_candidates(n: int) -> list[str]:
+    return [f"{i}번 문의: 주문한 상품의 배송은 언제쯤 도착하나요?" for i in range(n)]
+
+
+def test_a_search_sent_during_a_large_rank_finishes_before_it(serve, real_encoder):
+    """A rank's candidates are encoded a chunk at a time, so a search queued meanwhile runs between
+    two chunks instead of waiting for the whole list."""
+    served = serve(batch_size=4)
+    candidates = _many_candidates(300)
+    passes = ForwardPasses(real_encoder)
+
+    def rank() -> tuple[httpx.Response, float]:
+        with httpx.Client(base_url=served.url, timeout=120) as client:
+            response = client.post("/v1/rank", json={"query": "배송 조회", "candidates": candidates})
+        return response, time.monotonic()
+
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            before = len(passes)
+            ranking = pool.submit(rank)
+            deadline = time.monotonic() + 60
+            while len(passes) < before + 3:  # the rank is encoding
+                assert time.monotonic() < deadline and not ranking.done()
+                time.sleep(0.002)
+            searched = served.client.post("/v1/search", json={"query": "비밀번호를 잊어버렸어요"})
+            searched_at = time.monotonic()
+            ranked, ranked_at = ranking.result()
+    finally:
+        passes.remove()
+    assert searched.status_code == 200 and searched.json()["hits"][0]["id"] == "site-001"
+    assert ranked.status_code == 200 and len(ranked.json()["results"]) == 300
+    assert searched_at < ranked_at
+
+
+def test_a_rank_stops_encoding_when_its_client_disconnects(serve, real_encoder, caplog):
+    """A client that hangs up (a timeout, a closed tab) stops its rank before the next chunk: no
+    forward passes for nobody, and no 500 or traceback in the log, one info line."""
+    served = serve(batch_size=4)
+    candidates = _many_candidates(1000)  # 250 chunks: seconds of encoding
+    caplog.set_level(logging.INFO)
+    uvicorn_log = logging.getLogger("uvicorn.error")  # uvicorn's loggers do not propagate
+    uvicorn_log.addHandler(caplog.handler)
+    passes = ForwardPasses(real_encoder)
+    try:
+        impatient = httpx.Client(base_url=served.url, timeout=httpx.Timeout(120, read=1.0))
+        with impatient, pytest.raises(httpx.ReadTimeout):  # the client gives up and hangs up
+            body = {"query": "배송 조회", "candidates": candidates, "pooling": "mean"}
+            impatient.post("/v1/rank", json=body)
+        deadline = time.monotonic() + 30
+        while not [r for r in caplog.records if r.name == "app.routes.search"]:
+            assert time.monotonic() < deadline, "the rank did not stop"
+            time.sleep(0.02)
+        stopped_after = len(passes)
+        time.sleep(0.3)
+        assert len(passes) == stopped_after  # no chunk was encoded after it stopped
+    finally:
+        passes.remove()
+        uvicorn_log.removeHandler(caplog.handler)
+    (record,) = [r for r in caplog.records if r.name == "app.routes.search"]
+    done = int(record.getMessage().split()[3])
+    assert record.getMessage() == f"rank stopped after {done} of 1000 candidates: the client disconnected"
+    assert record.levelno == logging.INFO and 0 < done < 600
+    assert stopped_after == 1 + done // 4  # the query, then one pass per chunk of 4 until it stopped
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+    assert served.client.post("/v1/search", json={"query": "배송 조회"}).status_code == 200
 
 
 def test_embed_returns_the_encoders_vectors_and_truncation(serve, real_encoder):
