@@ -139,23 +139,27 @@ async def _rank_scores(
     queued meanwhile run between two chunks rather than after the whole list (up to 1,000 long
     sentences: a minute on a small CPU). A sentence's vector does not depend on its batch, so the
     scores equal one call over everything. Between chunks the rank stops if its client has gone.
+    Repeated candidates are encoded once: equal texts get equal scores (not scores a rounding
+    apart) and keep their input order.
     """
     bm25 = await run_in_threadpool(_fit_bm25, candidates) if spec.needs_bm25 else None
     encode = state.encoder.encode
     encoded = await _encoding(state.run_in_encoder(partial(encode, [query], spec, bm25=bm25)))
     query_vector = encoded.vectors[0]  # [H]
+    distinct = list(dict.fromkeys(candidates))
     step = state.settings.batch_size
-    scores = np.empty(len(candidates), dtype=np.float32)
-    for start in range(0, len(candidates), step):
+    scores = np.empty(len(distinct), dtype=np.float32)  # [D]
+    for start in range(0, len(distinct), step):
         if await request.is_disconnected():
             logger.info(
-                "rank stopped after %d of %d candidates: the client disconnected", start, len(candidates)
+                "rank stopped after %d of %d candidates: the client disconnected", start, len(distinct)
             )
             raise ApiError(499, "client_closed_request", "the client closed the connection; the rank stopped")
-        chunk = candidates[start : start + step]
+        chunk = distinct[start : start + step]
         encoded = await _encoding(state.run_in_encoder(partial(encode, chunk, spec, bm25=bm25)))
         scores[start : start + len(chunk)] = encoded.vectors @ query_vector  # [chunk]
-    return scores
+    position = {text: i for i, text in enumerate(distinct)}
+    return scores[[position[text] for text in candidates]]  # [N]
 
 
 @router.post("/rank", response_model=RankResponse, summary="Rank given sentences by similarity to a query")

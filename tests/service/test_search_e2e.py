@@ -205,6 +205,29 @@ def test_rank_encodes_in_chunks_and_scores_like_one_encode_call(serve, real_enco
     assert body["pooling"] == pooling
 
 
+def test_repeated_candidates_score_equal_and_keep_their_order(serve, real_encoder):
+    served = serve(batch_size=2)
+    passes = ForwardPasses(real_encoder)
+    same = "대출을 신청하는 방법을 알려 주세요"
+    candidates = [
+        same,
+        "오늘 날씨가 좋네요",
+        same,
+        unicodedata.normalize("NFD", same),
+        "신용카드를 잃어버렸어요",
+    ]
+    try:
+        body = served.client.post(
+            "/v1/rank", json={"query": LOAN_QUERY, "candidates": candidates, "pooling": "mean"}
+        ).json()
+    finally:
+        passes.remove()
+    assert len(passes) == 1 + 2  # the query, then 3 distinct candidates in chunks of 2
+    top = body["results"][:3]
+    assert [r["index"] for r in top] == [0, 2, 3]
+    assert len({r["score"] for r in top}) == 1 and {r["text"] for r in top} == {same}
+
+
 def test_rank_answers_nfd_input_exactly_like_nfc(served):
     candidates = [*LOAN_CANDIDATES[:3], "  대출\u200b 상담은\n전화로 하나요? "]
     nfd = [unicodedata.normalize("NFD", c) for c in candidates]
