@@ -95,6 +95,8 @@ def validation_message(errors: list[dict[str, Any]]) -> tuple[str, str]:
         message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
         if error.get("type") == "string_unicode":  # a lone surrogate, e.g. "\ud800" in the JSON
             message = "not valid Unicode text (it has a lone surrogate); send the text as UTF-8"
+        elif error.get("type") == "extra_forbidden":  # e.g. an "id" in PUT /v1/faqs/{id}'s body
+            message = "not a field of this request; remove it (the fields are listed at /docs)"
         problems.append(f"{_location(tuple(error.get('loc', ())))}: {message}")
     more = f" (and {len(errors) - 10} more)" if len(errors) > 10 else ""
     return "invalid_request", "; ".join(problems) + more

@@ -81,6 +81,12 @@ class RebuildJobs:
         thread.start()
         return job
 
+    @property
+    def busy(self) -> bool:
+        """A rebuild is running (it will switch CURRENT and swap its index in itself)."""
+        with self._lock:
+            return self._running is not None
+
     def get(self, job_id: str) -> JobRecord | None:
         with self._lock:
             return self._jobs.get(job_id)

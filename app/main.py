@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -24,6 +25,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+# How often the service looks whether another process switched the current snapshot.
+SNAPSHOT_POLL_S = 2.0
+
 DESCRIPTION = """
 Semantic similarity search over Korean FAQs: a question in, the FAQ entries that mean the same
 thing out, ranked, even when no word is shared.
@@ -38,6 +42,15 @@ def load_encoder(settings: Settings) -> Encoder:
     from models.encoder import Encoder
 
     return Encoder.load(settings.model, **settings.encoder_options())  # type: ignore[arg-type]
+
+
+async def _follow_snapshots(state: ServiceState) -> None:
+    """Serve the snapshot CURRENT names when another process switches it (`faqsearch index
+    rollback`, or `index build` beside the running server), within SNAPSHOT_POLL_S."""
+    while True:
+        await asyncio.sleep(SNAPSHOT_POLL_S)
+        if state.snapshot_switched_elsewhere():
+            await state.run_in_encoder(state.follow_current_snapshot)
 
 
 def create_app(settings: Settings | None = None, *, encoder: Encoder | None = None) -> FastAPI:
@@ -56,9 +69,11 @@ def create_app(settings: Settings | None = None, *, encoder: Encoder | None = No
         app.state.service = state
         if state.not_ready_reason:
             logger.warning("not ready: %s", state.not_ready_reason)
+        follower = asyncio.create_task(_follow_snapshots(state))
         try:
             yield
         finally:
+            follower.cancel()
             await state.batcher.stop()
             state.close()
 

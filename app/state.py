@@ -3,6 +3,7 @@ a `Searcher`), the micro-batcher and rebuild jobs. Built once in the app's lifes
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable, Sequence
@@ -88,6 +89,7 @@ class ServiceState:
             max_batch=settings.max_batch,
         )
         self.jobs = RebuildJobs(self.build_index, self.serve_index)
+        self._refused_snapshot: str | None = None  # made current elsewhere, but cannot be served
         self._swap_lock = threading.Lock()
         self._searcher_options: dict[str, Any] = {
             "rrf_k": settings.rrf_k,
@@ -115,7 +117,11 @@ class ServiceState:
             return
         except ValueError as exc:  # model or pooling mismatch, damaged snapshot
             logger.error("index not served: %s", exc)
-            self.not_ready_reason = f"{exc} A rebuild (POST /v1/index/rebuild) also fixes this."
+            with contextlib.suppress(ValueError):  # not retried by follow_current_snapshot
+                self._refused_snapshot = self.current_snapshot_version()
+            self.not_ready_reason = (
+                f"{str(exc).rstrip('.')}. A rebuild (POST /v1/index/rebuild) also fixes this."
+            )
             return
         self._serve(searcher)
 
@@ -196,6 +202,40 @@ class ServiceState:
 
     def current_snapshot_version(self) -> str | None:
         return Snapshots(self.settings.data_dir).current()
+
+    def snapshot_switched_elsewhere(self) -> bool:
+        """CURRENT names another snapshot than the one served, and not one refused already: another
+        process switched it (`faqsearch index rollback` or `index build` while this server runs).
+        Cheap (reads one small file); a rebuild of our own switches CURRENT and swaps by itself."""
+        try:
+            current = self.current_snapshot_version()
+        except ValueError:  # a damaged CURRENT: keep serving what is loaded
+            return False
+        served = self.searcher.index.version if self.searcher is not None else None
+        return current not in (None, served, self._refused_snapshot) and not self.jobs.busy
+
+    def follow_current_snapshot(self) -> None:
+        """Runs in the encoder thread (like every write, so none is lost in between): serve the
+        snapshot CURRENT names, with the store's writes since it was built applied. One that does
+        not match the model or cannot be read is refused and logged, and the served index stays."""
+        if not self.snapshot_switched_elsewhere():
+            return
+        current = self.current_snapshot_version()
+        try:
+            searcher = Searcher.open(
+                self.settings.data_dir,
+                self.encoder,
+                pooling=self.settings.pooling,
+                store=self.store,
+                **self._searcher_options,
+            )
+        except ValueError as exc:  # NoIndexError included: CURRENT points at a removed folder
+            self._refused_snapshot = current
+            logger.error("snapshot %s was made current elsewhere but is not served: %s", current, exc)
+            return
+        with self._swap_lock:
+            self._serve(searcher)
+        logger.info("serving snapshot %s, made current by another process", searcher.index.version)
 
     def close(self) -> None:
         self.jobs.shutdown()

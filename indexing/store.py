@@ -134,6 +134,15 @@ def _text_field(
     return text
 
 
+def _shown(value: object, limit: int = 60) -> str:
+    """A value quoted in an error message, cut short: a 10,000-character id need not come back whole."""
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    size = len(value) if isinstance(value, str) else len(text)
+    return f"{text[:limit]}... ({size:,} characters)"
+
+
 def normalize_id(id_: str) -> str:
     """An FAQ id as the store keys it: `normalize_text` (NFC, controls dropped, spaces collapsed),
     so "  lead" and an NFD spelling name the stored "lead". Every write, lookup and delete goes
@@ -332,7 +341,7 @@ class FaqStore:
             if id_ and first_position.setdefault(id_, position) != position:
                 found.append(f"same id as entry {first_position[id_]}")
             if found:
-                problems.append(f"entry {position} (id {entry.id!r}): {'; '.join(found)}")
+                problems.append(f"entry {position} (id {_shown(entry.id)}): {'; '.join(found)}")
             elif clean is not None:
                 normalized.append(clean)
         if problems:

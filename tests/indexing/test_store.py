@@ -18,6 +18,7 @@ import pytest
 import indexing.store as store_module
 from indexing.store import (
     MAX_ANSWER_CHARS,
+    MAX_ID_CHARS,
     MAX_QUESTION_CHARS,
     FaqEntry,
     FaqStore,
@@ -168,6 +169,15 @@ def test_an_answer_keeps_its_line_breaks_and_spacing(store: FaqStore) -> None:
     store.upsert(FaqEntry("pw-1", Q_PASSWORD, unicodedata.normalize("NFD", answer) + "\r\n"))
     entry = store.get("pw-1")
     assert entry is not None and entry.answer == answer
+
+
+def test_an_over_long_id_is_quoted_short_in_the_error(store: FaqStore) -> None:
+    with pytest.raises(InvalidFaqEntryError) as info:
+        store.upsert(FaqEntry("가" * 10_000, Q_PASSWORD))
+    assert str(info.value) == (
+        f"entry 0 (id '{'가' * 59}... (10,000 characters)): id is 10,000 characters long; the limit is "
+        f"{MAX_ID_CHARS:,} characters"
+    )
 
 
 def test_invalid_entries_are_rejected_together_and_nothing_is_written(store: FaqStore) -> None:

@@ -130,3 +130,54 @@ def test_an_index_built_with_another_model_is_refused_with_a_fix(serve, sample_i
     finally:
         server.should_exit = True
         thread.join(timeout=60)
+
+
+def _wait_for_version(client, version: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while client.get("/v1/index").json()["version"] != version:
+        assert time.monotonic() < deadline, f"the server never served {version}"
+        time.sleep(0.1)
+
+
+def test_a_snapshot_switched_by_another_process_is_served(serve, real_encoder, monkeypatch):
+    """`faqsearch index build` beside the running server, then `faqsearch index rollback`: the
+    server follows CURRENT both times, and a write made over the API survives both switches."""
+    import app.main
+    from faqsearch.settings import Settings
+    from indexing.build import build_snapshot
+    from indexing.snapshots import Snapshots
+
+    monkeypatch.setattr(app.main, "SNAPSHOT_POLL_S", 0.2)
+    served = serve()
+    client = served.client
+    client.put("/v1/faqs/new-1", json={"question": "주차장은 건물 지하 2층에 있나요?"}, headers=AUTH)
+    build_snapshot(served.data_dir, real_encoder, Settings.model_fields["pooling"].default)
+    _wait_for_version(client, "v000002")
+    assert client.get("/readyz").json() == {"status": "ready", "index_version": "v000002", "entries": 309}
+    Snapshots(served.data_dir).rollback()  # what `faqsearch index rollback` does
+    _wait_for_version(client, "v000001")
+    hit = client.post("/v1/search", json={"query": "주차는 어디에 하나요?", "top_k": 1}).json()
+    assert (hit["index_version"], hit["hits"][0]["id"]) == ("v000001", "new-1")
+
+
+def test_a_snapshot_switched_elsewhere_that_does_not_match_is_refused(
+    serve, real_encoder, monkeypatch, caplog
+):
+    import app.main
+    from indexing.build import build_snapshot
+
+    monkeypatch.setattr(app.main, "SNAPSHOT_POLL_S", 0.2)
+    served = serve()
+    client = served.client
+    build_snapshot(served.data_dir, real_encoder, "cls")  # the server is configured for another pooling
+    deadline = time.monotonic() + 30
+    while not any(
+        "v000002 was made current elsewhere but is not served" in r.message for r in caplog.records
+    ):
+        assert time.monotonic() < deadline, "the refusal was never logged"
+        time.sleep(0.1)
+    assert "built with pooling 'cls'" in caplog.text
+    time.sleep(1.0)  # several more polls: the refused snapshot is not tried again, the old one stays
+    assert caplog.text.count("was made current elsewhere but is not served") == 1
+    assert client.get("/readyz").json()["index_version"] == "v000001"
+    assert client.post("/v1/search", json={"query": "비밀번호를 잊어버렸어요"}).status_code == 200
