@@ -20,6 +20,7 @@ GPU's dense bf16 peak (table below, or --peak-tflops). FLOPs per sentence of T t
     python bench/encoder.py                                  # CPU, 2000 welfare sentences, 5 rounds
     python bench/encoder.py --threads 1 --with-unpacked      # also ours without the packed forward
     python bench/encoder.py --batch-size 1 --sentences 200 --with-stock-layout   # one sentence a call
+    python bench/encoder.py --threads 1 --with-compiled      # also ours through torch.compile (tried, not used)
     python bench/encoder.py --device cuda --precision bf16   # GPU (unverified)
 """
 
@@ -117,6 +118,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="also time ours with the Linear weights as transformers lays them out ([out, in], cpu_layout.py)",
     )
+    parser.add_argument(
+        "--with-compiled",
+        action="store_true",
+        help="also time ours with the model's padded forward through torch.compile (inductor, freezing, "
+        "dynamic shapes); compiling time is reported apart and needs a C++ compiler",
+    )
     args = parser.parse_args(argv)
     if args.sentences < 1 or args.rounds < 1 or args.batch_size < 1:
         parser.error("--sentences, --rounds and --batch-size must be at least 1")
@@ -152,6 +159,22 @@ def main(argv: list[str] | None = None) -> int:
                 if isinstance(module, torch.nn.Linear):
                     module.weight.data = module.weight.data.contiguous()  # back to [out, in] in memory
         contenders["ours_stock_layout"] = lambda: stock_layout.encode(sentences, "mean").vectors
+
+    compile_seconds = None
+    if args.with_compiled:
+        import torch._inductor.config as inductor_config
+
+        inductor_config.freezing = True  # weights as constants: prepacked for oneDNN, bias/GELU fused
+        compiled = Encoder.load(
+            args.model, device=args.device, precision=args.precision, batch_size=args.batch_size, packed=False
+        )
+        compiled.model.requires_grad_(False)
+        started = time.perf_counter()
+        compiled.model = torch.compile(compiled.model, dynamic=True)
+        compiled.encode(sentences[: 2 * args.batch_size])  # compiles (first and second batch shapes)
+        compiled.encode(sentences[-args.batch_size :])
+        compile_seconds = round(time.perf_counter() - started, 1)
+        contenders["ours_compiled"] = lambda: compiled.encode(sentences, "mean").vectors
 
     def timed(name: str) -> tuple[float, float, np.ndarray]:
         """-> (wall seconds, CPU seconds of this process, vectors [N, H])"""
@@ -256,6 +279,11 @@ def main(argv: list[str] | None = None) -> int:
         report["max_abs_diff_stock_layout"] = float(
             np.abs(vectors["ours"] - vectors["ours_stock_layout"]).max()
         )
+    if "ours_compiled" in seconds:
+        report["compile_seconds"] = compile_seconds
+        report["ratio_ours_over_compiled_cpu"] = ratio("ours", "ours_compiled", cpu_seconds)
+        report["ratio_st_over_compiled_cpu"] = ratio("st", "ours_compiled", cpu_seconds)
+        report["max_abs_diff_compiled"] = float(np.abs(vectors["ours"] - vectors["ours_compiled"]).max())
     print(json.dumps(report, ensure_ascii=False))
     return 0
 
