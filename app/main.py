@@ -49,7 +49,7 @@ async def _follow_snapshots(state: ServiceState) -> None:
     rollback`, or `index build` beside the running server), within SNAPSHOT_POLL_S."""
     while True:
         await asyncio.sleep(SNAPSHOT_POLL_S)
-        if state.snapshot_switched_elsewhere():
+        if state.snapshot_switched_elsewhere() is not None:
             await state.run_in_encoder(state.follow_current_snapshot)
 
 

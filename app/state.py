@@ -99,16 +99,21 @@ class ServiceState:
 
     # -- loading ----------------------------------------------------------------------------------
 
+    def _open_current(self) -> Searcher:
+        """A Searcher over the snapshot CURRENT names, checked against the encoder and pooling, with
+        the store's writes since its build applied; raises ValueError (NoIndexError included)."""
+        return Searcher.open(
+            self.settings.data_dir,
+            self.encoder,
+            pooling=self.settings.pooling,
+            store=self.store,
+            **self._searcher_options,
+        )
+
     def load_index(self) -> None:
         """Serve the data directory's current snapshot, if there is one that matches the model."""
         try:
-            searcher = Searcher.open(
-                self.settings.data_dir,
-                self.encoder,
-                pooling=self.settings.pooling,
-                store=self.store,
-                **self._searcher_options,
-            )
+            searcher = self._open_current()
         except NoIndexError:
             self.not_ready_reason = (
                 f"no index in {self.settings.data_dir} yet; add FAQs (POST /v1/faqs) and rebuild "
@@ -203,32 +208,28 @@ class ServiceState:
     def current_snapshot_version(self) -> str | None:
         return Snapshots(self.settings.data_dir).current()
 
-    def snapshot_switched_elsewhere(self) -> bool:
-        """CURRENT names another snapshot than the one served, and not one refused already: another
-        process switched it (`faqsearch index rollback` or `index build` while this server runs).
-        Cheap (reads one small file); a rebuild of our own switches CURRENT and swaps by itself."""
+    def snapshot_switched_elsewhere(self) -> str | None:
+        """The snapshot CURRENT names if another process switched it (`faqsearch index rollback`,
+        or `index build` while this server runs): not the one served, not one refused already, and
+        no rebuild of our own running (that one swaps by itself). Cheap: reads one small file."""
         try:
             current = self.current_snapshot_version()
         except ValueError:  # a damaged CURRENT: keep serving what is loaded
-            return False
+            return None
         served = self.searcher.index.version if self.searcher is not None else None
-        return current not in (None, served, self._refused_snapshot) and not self.jobs.busy
+        if current in (None, served, self._refused_snapshot) or self.jobs.busy:
+            return None
+        return current
 
     def follow_current_snapshot(self) -> None:
         """Runs in the encoder thread (like every write, so none is lost in between): serve the
         snapshot CURRENT names, with the store's writes since it was built applied. One that does
         not match the model or cannot be read is refused and logged, and the served index stays."""
-        if not self.snapshot_switched_elsewhere():
+        current = self.snapshot_switched_elsewhere()
+        if current is None:
             return
-        current = self.current_snapshot_version()
         try:
-            searcher = Searcher.open(
-                self.settings.data_dir,
-                self.encoder,
-                pooling=self.settings.pooling,
-                store=self.store,
-                **self._searcher_options,
-            )
+            searcher = self._open_current()
         except ValueError as exc:  # NoIndexError included: CURRENT points at a removed folder
             self._refused_snapshot = current
             logger.error("snapshot %s was made current elsewhere but is not served: %s", current, exc)

@@ -26,9 +26,8 @@ class IndexParams:
     type: str = "flat"
     hnsw_m: int = 32
     hnsw_ef_construction: int = 200
-    hnsw_ef_search: int = (
-        256  # recall@10 vs flat: 1.00 at 10k and 100k, 0.98 at 1M (docs/benchmarks.md, section 2)
-    )
+    # recall@10 vs flat: 1.00 at 10k and 100k, 0.98 at 1M (docs/benchmarks.md, section 2)
+    hnsw_ef_search: int = 256
     ivf_nlist: int | None = None  # None: sqrt(N), at least 1
     ivf_nprobe: int = 32
 
