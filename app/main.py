@@ -56,6 +56,9 @@ async def _follow_snapshots(state: ServiceState) -> None:
 def create_app(settings: Settings | None = None, *, encoder: Encoder | None = None) -> FastAPI:
     """Build the app. `encoder`: an already loaded encoder to use (tests, `faqsearch serve`)."""
     settings = settings or get_settings()
+    from models.threads import configure_once
+
+    configure_once(settings.threads)  # `uvicorn --factory app.main:create_app` starts here
     metrics = ServiceMetrics()
 
     @asynccontextmanager

@@ -9,6 +9,13 @@ from faqsearch.settings import Settings
 
 
 def run_server(settings: Settings, *, host: str, port: int) -> None:
+    import logging
+
+    # The service's own lines (threads, encoder, snapshot follow) in uvicorn's format.
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(message)s")
+    from models.threads import configure_once
+
+    threads = configure_once(settings.threads)  # before torch loads
     import uvicorn
 
     from app.main import create_app, load_encoder
@@ -20,6 +27,9 @@ def run_server(settings: Settings, *, host: str, port: int) -> None:
     except (ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from exc
+    startup = logging.getLogger("faqsearch")
+    startup.info(encoder.describe())
+    startup.info(threads.describe())
     # uvloop and httptools (dependencies) are picked up by uvicorn's "auto" loop and parser: less
     # CPU per request than the pure-Python defaults, CPU the encoder's forward passes can use.
     uvicorn.run(

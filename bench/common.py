@@ -26,6 +26,17 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def cpu_flags() -> list[str]:
+    """The CPU flags that decide the products' speed (the vector, bf16 and int8 units)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                return sorted(f for f in line.split(":", 1)[1].split() if f.startswith(("avx", "amx", "fma")))
+    except OSError:
+        pass
+    return []
+
+
 def machine() -> dict[str, object]:
     """CPU, cores this process may use, RAM, thread settings, library versions, GPU name if any."""
     import torch

@@ -13,10 +13,18 @@
    hits both; each cell reports the median queries/s over rounds and p50/p99 latency over all
    requests of that cell.
 
+3. `--busy-host`: instead of 1 and 2, servers of several thread settings over the same index
+   (`FAQSEARCH_THREADS` unset = auto, and each of `--thread-settings`; with `--before DIR` also
+   a server run from another checkout, e.g. the previous commit, with its defaults), measured at
+   1 and 32 clients with the host idle and with one competing CPU-bound process (started and
+   stopped by this script), rounds interleaved. Each cell: median q/s over rounds, p50/p99 over
+   all requests, and the ratio of the default to the best setting of that cell.
+
 Prints one JSON object to stdout; progress goes to stderr.
 
     python bench/service.py                           # 10k entries, 3 rounds of 10 s per cell
     python bench/service.py --entries 2000 --seconds 5 --rounds 2
+    python bench/service.py --busy-host --thread-settings 1,2 --before /tmp/before --seconds 10
 """
 
 from __future__ import annotations
@@ -36,7 +44,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import DEFAULT_MODEL, REPO_ROOT, log, machine
+from common import DEFAULT_MODEL, REPO_ROOT, cpu_flags, log, machine
 from rebuild import faq_sentences
 
 
@@ -78,22 +86,36 @@ def free_port() -> int:
 
 
 def start_server(
-    data_dir: Path, model: str, micro_batching: bool, threads: int | None
+    data_dir: Path,
+    model: str,
+    micro_batching: bool,
+    threads: int | str | None,
+    tree: Path = REPO_ROOT,
+    extra_env: dict[str, str] | None = None,
 ) -> tuple[subprocess.Popen, str]:
+    """A `faqsearch serve` process; threads: FAQSEARCH_THREADS (None: the default, auto); tree:
+    the checkout whose code it runs (`python -m` puts the working directory first on sys.path)."""
     import httpx
 
     port = free_port()
     env = {
-        **os.environ,
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
+        and not key.startswith("FAQSEARCH_")
+    }
+    env |= {
         "HF_HUB_OFFLINE": "1",
         "FAQSEARCH_MODEL": model,
         "FAQSEARCH_MICRO_BATCHING": "true" if micro_batching else "false",
     }
-    if threads:  # torch reads these at start-up: the server's encoder uses this many threads
-        env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(threads)
+    if threads:
+        env["FAQSEARCH_THREADS"] = str(threads)
+    env |= extra_env or {}
     process = subprocess.Popen(
         [sys.executable, "-m", "faqsearch.cli", "serve", "--index", str(data_dir), "--port", str(port)],
         env=env,
+        cwd=tree,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -219,6 +241,90 @@ def bare_search(searcher) -> Callable[[str], float]:
     return search
 
 
+def competing_process() -> subprocess.Popen:
+    """One CPU-bound process, as another job on a shared host (a loop in a second Python)."""
+    return subprocess.Popen([sys.executable, "-c", "while True: pass"])
+
+
+def busy_host(args, data_dir: Path, queries: list[str]) -> dict[str, object]:
+    """Part 3: thread settings side by side, idle and busy, at 1 and 32 clients."""
+    settings: dict[str, tuple[int | str | None, Path]] = {"default": (None, REPO_ROOT)}
+    for value in args.thread_settings.split(","):
+        if value.strip():
+            settings[f"threads={value.strip()}"] = (value.strip(), REPO_ROOT)
+    if args.before:
+        settings["before"] = (None, args.before.resolve())
+    extra_env: dict[str, dict[str, str]] = {}
+    for spec in args.extra or []:  # NAME=THREADS:VAR=VALUE[,VAR=VALUE]
+        name, _, rest = spec.partition("=")
+        threads, _, env_text = rest.partition(":")
+        settings[name] = (threads or None, REPO_ROOT)
+        extra_env[name] = dict(item.split("=", 1) for item in env_text.split(",") if item)
+    servers = {
+        name: start_server(data_dir, args.model, True, threads, tree, extra_env.get(name, {}))
+        for name, (threads, tree) in settings.items()
+    }
+    cells = []
+    try:
+        for _, url in servers.values():
+            asyncio.run(load(url, queries, 4, 2.0))
+        for host in ("idle", "busy"):
+            competitor = competing_process() if host == "busy" else None
+            try:
+                time.sleep(1.0)
+                for clients in (int(c) for c in args.clients.split(",")):
+                    qps: dict[str, list[float]] = {name: [] for name in servers}
+                    lat: dict[str, list[float]] = {name: [] for name in servers}
+                    names = list(servers)
+                    for round_ in range(args.rounds):
+                        for name in names[round_ % len(names) :] + names[: round_ % len(names)]:
+                            n, elapsed, latencies = asyncio.run(
+                                load(servers[name][1], queries, clients, args.seconds)
+                            )
+                            qps[name].append(n / elapsed)
+                            lat[name] += latencies
+                            log(f"{host}, {clients:>2} clients, {name:>10}: {n / elapsed:6.1f} q/s")
+                    cell: dict[str, object] = {"host": host, "clients": clients}
+                    for name in servers:
+                        cell[name] = {
+                            "qps_median": round(statistics.median(qps[name]), 1),
+                            "qps_rounds": [round(q, 1) for q in qps[name]],
+                            "p50_ms": round(percentile(lat[name], 50), 1),
+                            "p99_ms": round(percentile(lat[name], 99), 1),
+                        }
+                    manual = [n for n in servers if n.startswith("threads=")]
+                    best = max(manual, key=lambda n: statistics.median(qps[n]))
+                    cell["best_manual"] = best
+                    cell["qps_ratio_default_vs_best_manual"] = round(
+                        statistics.median(qps["default"]) / statistics.median(qps[best]), 3
+                    )
+                    if "before" in servers:
+                        cell["qps_ratio_default_vs_before"] = round(
+                            statistics.median(qps["default"]) / statistics.median(qps["before"]), 3
+                        )
+                    cells.append(cell)
+            finally:
+                if competitor is not None:
+                    competitor.kill()
+                    competitor.wait()
+    finally:
+        for process, _ in servers.values():
+            process.terminate()
+            process.wait(timeout=60)
+    return {
+        "benchmark": "service-busy-host",
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "cpu_flags": cpu_flags(),
+        "model": args.model,
+        "entries": args.entries,
+        "seconds_per_cell": args.seconds,
+        "rounds": args.rounds,
+        "settings": {name: {"threads": t, "tree": str(tree)} for name, (t, tree) in settings.items()},
+        "cells": cells,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default=str(DEFAULT_MODEL))
@@ -229,7 +335,17 @@ def main() -> None:
     parser.add_argument("--clients", default="1,8,32")
     parser.add_argument("--latency-queries", type=int, default=200)
     parser.add_argument(
-        "--threads", type=int, help="torch threads of the servers and of the bare encoder (default: torch's)"
+        "--threads", type=int, help="FAQSEARCH_THREADS of the servers and threads of the bare encoder"
+    )
+    parser.add_argument(
+        "--busy-host", action="store_true", help="Part 3 only: thread settings, idle and busy."
+    )
+    parser.add_argument("--thread-settings", default="1,2", help="With --busy-host: the manual settings.")
+    parser.add_argument("--before", type=Path, help="With --busy-host: a checkout to run as 'before'.")
+    parser.add_argument(
+        "--extra",
+        action="append",
+        help="With --busy-host: one more server, NAME=THREADS:VAR=VALUE[,VAR=VALUE] (THREADS empty: auto).",
     )
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -247,9 +363,14 @@ def main() -> None:
     build_index(data_dir, args.entries, encoder, pooling)
     from indexing.searcher import Searcher
 
-    searcher = Searcher.open(data_dir, encoder, pooling=pooling)  # the index the servers serve
     queries = short_queries(max(args.latency_queries, 500))
     log(f"{len(queries)} short queries, median {statistics.median(len(q) for q in queries)} characters")
+    if args.busy_host:
+        if args.clients == "1,8,32":
+            args.clients = "1,32"
+        print(json.dumps(busy_host(args, data_dir, queries), indent=2))
+        return
+    searcher = Searcher.open(data_dir, encoder, pooling=pooling)  # the index the servers serve
 
     servers = {mode: start_server(data_dir, args.model, mode == "on", args.threads) for mode in ("on", "off")}
     try:

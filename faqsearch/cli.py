@@ -47,11 +47,14 @@ PoolingOption = Annotated[
 ]
 
 
-def load_encoder(model: str | None):
+def load_encoder(model: str | None, *, precision: str | None = None):
     from models.encoder import Encoder
 
     settings = get_settings()
-    return Encoder.load(model or settings.model, **settings.encoder_options())  # type: ignore[arg-type]
+    options = settings.encoder_options()
+    if precision is not None:
+        options["precision"] = precision
+    return Encoder.load(model or settings.model, **options)  # type: ignore[arg-type]
 
 
 def read_lines(path: Path) -> list[str]:
@@ -341,12 +344,20 @@ def eval_command(
             help="Vector cache folder. Default: FAQSEARCH_EVAL_CACHE, else ~/.cache/faqsearch/eval.",
         ),
     ] = None,
+    precisions: Annotated[
+        str | None,
+        typer.Option(
+            "--precisions",
+            help="Comma-separated precisions (fp32, bf16, int8, fp16): every variant in each, named "
+            "'VARIANT [PRECISION]', tested against the baseline in the first. Default: FAQSEARCH_PRECISION alone.",
+        ),
+    ] = None,
 ) -> None:
     """Evaluate variants on a test set: write report.json, report.md and report.png to --out and
     print the Markdown table."""
     from eval.cache import VectorCache, default_cache_dir
     from eval.report import markdown_table, write_report
-    from eval.runner import evaluate, needs_model, with_baseline
+    from eval.runner import evaluate, evaluate_precisions, needs_model, with_baseline
     from eval.testset import load_testset
     from eval.variants import parse_variants
 
@@ -354,14 +365,25 @@ def eval_command(
     try:
         chosen, _ = with_baseline(parse_variants(variants), baseline)
         loaded = load_testset(testset)
-        encoder = load_encoder(model) if needs_model(chosen, loaded) else None
+        names = [p.strip().lower() for p in (precisions or "").split(",") if p.strip()]
+        if len(set(names)) != len(names):
+            raise ValueError(f"--precisions names a precision twice: {precisions}")
+        encoders = {name: load_encoder(model, precision=name) for name in names}
+        encoder = None
+        if not encoders and needs_model(chosen, loaded):
+            encoder = load_encoder(model)
         with (
             VectorCache(cache or settings.eval_cache or default_cache_dir()) as vector_cache,
             encoding_progress() as progress,
         ):
-            report = evaluate(
-                loaded, chosen, baseline=baseline, encoder=encoder, cache=vector_cache, progress=progress
-            )
+            if encoders:
+                report = evaluate_precisions(
+                    loaded, chosen, encoders, baseline=baseline, cache=vector_cache, progress=progress
+                )
+            else:
+                report = evaluate(
+                    loaded, chosen, baseline=baseline, encoder=encoder, cache=vector_cache, progress=progress
+                )
         paths = write_report(report, out or Path("eval/reports") / loaded.name)
     except (ValueError, OSError) as exc:
         raise fail(str(exc)) from exc
@@ -391,6 +413,19 @@ def serve(
 
 
 def main() -> None:
+    import logging
+
+    from faqsearch.settings import SettingsError
+    from models.threads import configure
+
+    try:
+        settings = get_settings()
+    except SettingsError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise SystemExit(2) from None
+    # Before torch loads: the OpenMP runtimes read the thread count and wait policy once.
+    choice = configure(settings.threads)
+    logging.getLogger("faqsearch").debug(choice.describe())  # `faqsearch serve` logs it at info
     cli()
 
 

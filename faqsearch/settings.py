@@ -10,10 +10,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-Precision = Literal["auto", "fp32", "bf16", "fp16"]
+Precision = Literal["auto", "fp32", "bf16", "int8", "fp16"]  # models.device.PRECISION_CHOICES
 
 
 class Settings(BaseSettings):
@@ -28,9 +28,18 @@ class Settings(BaseSettings):
         description="Text put before every sentence. Unset: 'query: ' for e5 models, none otherwise.",
     )
     device: str = Field("auto", description="'auto' (CUDA if present, else CPU), 'cpu', 'cuda' or 'cuda:N'.")
-    precision: Precision = Field("auto", description="'auto' = bf16 (or fp16) on GPU, fp32 on CPU.")
+    precision: Precision = Field(
+        "auto",
+        description="'auto' = bf16 (or fp16) on GPU; on CPU the fastest precision that meets the quality "
+        "rule and that the CPU runs natively (eval/README.md). CPU: fp32, bf16, int8; GPU: fp32, bf16, fp16.",
+    )
     max_length: int | None = Field(
         None, ge=8, description="Token limit per sentence; unset = the model's own maximum."
+    )
+    threads: str = Field(
+        "auto",
+        description="CPU threads of the encoder and FAISS: 'auto' (the CPUs this process may use, by "
+        "affinity and container quota, less those other processes keep busy at each forward pass) or N.",
     )
     batch_size: int = Field(64, ge=1, le=4096, description="Sentences per encoder forward pass.")
     pooling: str = Field(
@@ -97,6 +106,14 @@ class Settings(BaseSettings):
         description="Folder of `faqsearch eval`'s vector cache; unset: $XDG_CACHE_HOME (else ~/.cache)/faqsearch/eval.",
     )
 
+    @field_validator("threads")
+    @classmethod
+    def _valid_threads(cls, value: str) -> str:
+        from models.threads import parse_threads  # torch-free
+
+        parse_threads(value)
+        return value.strip().lower()
+
     def encoder_options(self) -> dict[str, object]:
         """Keyword arguments of `models.encoder.Encoder.load` (all but the model name)."""
         return {
@@ -108,6 +125,19 @@ class Settings(BaseSettings):
         }
 
 
+class SettingsError(ValueError):
+    """An FAQSEARCH_* variable holds a value that is not valid; the message names it and the fix."""
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    from pydantic import ValidationError
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"FAQSEARCH_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg'].removeprefix('Value error, ')}"
+            for e in exc.errors()
+        )
+        raise SettingsError(f"invalid setting: {problems}") from None
