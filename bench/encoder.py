@@ -82,7 +82,7 @@ def flops_per_pass(lengths: list[int], non_embedding_params: int, layers: int, h
 
 def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, str(REPO_ROOT))
-    from bench.common import DEFAULT_MODEL, log, machine, testset_sentences
+    from bench.common import DEFAULT_MODEL, cpu_flags, log, machine, testset_sentences
 
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -99,7 +99,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--rounds", type=int, default=5, help="timed rounds (default: %(default)s)")
     parser.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N (default: %(default)s)")
-    parser.add_argument("--precision", default="fp32", help="ours: fp32 | bf16 | fp16 (default: %(default)s)")
+    parser.add_argument(
+        "--precision", default="auto", help="ours: auto | fp32 | bf16 | int8 | fp16 (default: %(default)s)"
+    )
     parser.add_argument(
         "--st-precision", default="fp32", help="sentence-transformers' (default: %(default)s)"
     )
@@ -112,6 +114,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--with-unpacked", action="store_true", help="also time ours with the model's own padded forward"
+    )
+    parser.add_argument(
+        "--with-st-bf16",
+        action="store_true",
+        help="also time sentence-transformers with its model cast to bf16 (st_bf16)",
+    )
+    parser.add_argument(
+        "--with-precisions",
+        default="",
+        help="also time ours in these precisions, comma-separated (ours_fp32, ours_int8, ...)",
     )
     parser.add_argument(
         "--with-stock-layout",
@@ -145,6 +157,14 @@ def main(argv: list[str] | None = None) -> int:
             sentences, prompt=ours.prefix, batch_size=args.batch_size, normalize_embeddings=True
         ),
     }
+    if args.with_st_bf16:
+        st_bf16 = load_sentence_transformer(args.model, ours.max_length, str(ours.device), "bf16")
+        contenders["st_bf16"] = lambda: st_bf16.encode(
+            sentences, prompt=ours.prefix, batch_size=args.batch_size, normalize_embeddings=True
+        )
+    for extra in (p.strip() for p in args.with_precisions.split(",") if p.strip()):
+        other = Encoder.load(args.model, device=args.device, precision=extra, batch_size=args.batch_size)
+        contenders[f"ours_{extra}"] = lambda other=other: other.encode(sentences, "mean").vectors
     if args.with_unpacked:
         padded = Encoder.load(
             args.model, device=args.device, precision=args.precision, batch_size=args.batch_size, packed=False
@@ -241,7 +261,8 @@ def main(argv: list[str] | None = None) -> int:
         "prefix": ours.prefix,
         "batch_size": args.batch_size,
         "device": str(ours.device),
-        "precision": {"ours": args.precision, "st": args.st_precision},
+        "precision": {"ours": ours.precision, "ours_setting": args.precision, "st": args.st_precision},
+        "cpu_flags": cpu_flags(),
         "packed_forward": ours.packed_model is not None,
         "seconds": {n: [round(x, 3) for x in s] for n, s in seconds.items()},
         "sentences_per_s_median": {
@@ -269,6 +290,13 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine(),
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
     }
+    for name in seconds:
+        if name not in ("ours", "st"):
+            report[f"ratio_{name}_over_ours"] = ratio(name)
+            report[f"ratio_{name}_over_ours_cpu"] = ratio(name, table=cpu_seconds)
+            report[f"min_cosine_{name}_vs_ours"] = round(
+                float(np.sum(vectors["ours"] * vectors[name], axis=1).min()), 7
+            )
     if "ours_unpacked" in seconds:
         report["ratio_unpacked_over_ours"] = ratio("ours_unpacked")
         report["ratio_unpacked_over_ours_cpu"] = ratio("ours_unpacked", table=cpu_seconds)

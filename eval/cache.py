@@ -44,10 +44,16 @@ def bm25_fingerprint(stats: Bm25Stats) -> str:
 
 
 def namespace(
-    *, model_sha256: str, prefix: str, max_length: int, pooling: str, bm25_sha256: str | None
+    *,
+    model_sha256: str,
+    prefix: str,
+    max_length: int,
+    pooling: str,
+    bm25_sha256: str | None,
+    precision: str = "fp32",
 ) -> str:
     """The cache key of one (model, settings, pooling) combination; texts are keyed within it."""
-    key = {
+    key: dict[str, object] = {
         "format": FORMAT_VERSION,
         "model": model_sha256,
         "prefix": prefix,
@@ -55,6 +61,8 @@ def namespace(
         "pooling": pooling,
         "bm25": bm25_sha256,
     }
+    if precision != "fp32":  # fp32 keys stay those of caches written before precisions existed
+        key["precision"] = precision
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
 
 

@@ -99,6 +99,7 @@ def _model_info(encoder: Encoder | None) -> dict[str, Any] | None:
         "sha256": encoder.fingerprint,
         "prefix": encoder.prefix,
         "max_length": encoder.max_length,
+        "precision": getattr(encoder, "precision", "fp32"),
     }
 
 
@@ -170,6 +171,17 @@ def _evaluate_ranking(
     cache: VectorCache | None,
     progress: Progress | None,
 ) -> list[VariantResult]:
+    return _ranking_statistics(_ranking_per_query(testset, variants, encoder, cache, progress), base.name)
+
+
+def _ranking_per_query(
+    testset: RankingSet,
+    variants: list[Variant],
+    encoder: Encoder | None,
+    cache: VectorCache | None,
+    progress: Progress | None,
+) -> dict[str, dict[str, np.ndarray]]:
+    """{variant name: {metric: [Q] per-query values}}."""
     from eval.retrieval import PrecomputedEncoder, lexical_index, ranking_runs
 
     poolings = _poolings(variants)
@@ -192,8 +204,7 @@ def _evaluate_ranking(
         )
     qrels = cast("Qrels", testset.qrels)  # dict[str, dict[str, int]]: entry ids are the Hashable keys
     runs = ranking_runs(testset, variants, source, base_index)
-    per_query = {v.name: ranking_metrics(runs[v.name], qrels) for v in variants}
-    return _ranking_statistics(per_query, base.name)
+    return {v.name: ranking_metrics(runs[v.name], qrels) for v in variants}
 
 
 def _ranking_statistics(per_query: dict[str, dict[str, np.ndarray]], baseline: str) -> list[VariantResult]:
@@ -230,6 +241,18 @@ def _evaluate_sts(
     cache: VectorCache | None,
     progress: Progress | None,
 ) -> list[VariantResult]:
+    predicted, gold = _sts_predicted(testset, variants, encoder, cache, progress)
+    return _sts_statistics(predicted, gold, base.name)
+
+
+def _sts_predicted(
+    testset: StsSet,
+    variants: list[Variant],
+    encoder: Encoder | None,
+    cache: VectorCache | None,
+    progress: Progress | None,
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """({variant name: [P] pair cosines}, [P] gold scores)."""
     from eval.retrieval import pair_similarities
 
     assert encoder is not None
@@ -240,19 +263,86 @@ def _evaluate_sts(
     # An STS set has no corpus: BM25 statistics are fitted on its own sentences, each counted once.
     bm25 = _fit_bm25(texts) if _needs_bm25(poolings) else None
     vectors = pooled_vectors(encoder, texts, poolings, bm25=bm25, cache=cache, progress=progress)
-    predicted = {v.name: pair_similarities(pairs, vectors[v.pooling or ""]) for v in variants}
+    return {v.name: pair_similarities(pairs, vectors[v.pooling or ""]) for v in variants}, gold
+
+
+def _sts_statistics(predicted: dict[str, np.ndarray], gold: np.ndarray, baseline: str) -> list[VariantResult]:
     results = []
-    for v in variants:
-        metrics = {m: _round(x) for m, x in sts_metrics(predicted[v.name], gold).items()}
+    for name, values in predicted.items():
+        metrics = {m: _round(x) for m, x in sts_metrics(values, gold).items()}
         ci95 = {}
         for m in STS_METRICS:
-            ci = sts_bootstrap_ci(predicted[v.name], gold, metric=m)
+            ci = sts_bootstrap_ci(values, gold, metric=m)
             ci95[m] = [_round(ci.low), _round(ci.high)]
         p = delta = None
-        if v.name != base.name:
+        if name != baseline:
             p, delta = {}, {}
             for m in STS_METRICS:
-                cmp = sts_paired_bootstrap(predicted[v.name], predicted[base.name], gold, metric=m)
+                cmp = sts_paired_bootstrap(values, predicted[baseline], gold, metric=m)
                 p[m], delta[m] = _round(cmp.p_value), _round(cmp.difference)
-        results.append(VariantResult(v.name, metrics, ci95, p, delta))
+        results.append(VariantResult(name, metrics, ci95, p, delta))
     return results
+
+
+def precision_name(variant: str, precision: str) -> str:
+    """How a variant run in one precision is named in a precision report: `bm25 [bf16]`."""
+    return f"{variant} [{precision}]"
+
+
+def evaluate_precisions(
+    testset: RankingSet | StsSet,
+    variants: list[Variant],
+    encoders: dict[str, Encoder],
+    *,
+    baseline: str,
+    cache: VectorCache | None = None,
+    progress: Progress | None = None,
+) -> Report:
+    """Every variant under every precision of `encoders` ({precision: the encoder loaded in it}),
+    tested against `baseline` in the first precision: the report the precision quality rule reads
+    (eval/README.md, "Precision"). Variants without a neural model (lexical) do not depend on the
+    precision and are left out."""
+    base = parse_variant(baseline)
+    if base.pooling is None:
+        raise ValueError(
+            f"baseline {base.name!r} has no neural model; precisions compare dense or hybrid variants"
+        )
+    variants, _ = with_baseline(variants, baseline)
+    if isinstance(testset, StsSet):
+        skipped = [{"variant": v.name, "reason": SKIP_ON_STS} for v in variants if v.ranking_only]
+        variants = [v for v in variants if not v.ranking_only]
+    else:
+        skipped = []
+    variants = [v for v in variants if v.pooling is not None]
+    first = next(iter(encoders))
+    ranking: dict[str, dict[str, np.ndarray]] = {}
+    predicted: dict[str, np.ndarray] = {}
+    gold = np.zeros(0)
+    for precision, encoder in encoders.items():
+        if isinstance(testset, RankingSet):
+            for name, per_query in _ranking_per_query(testset, variants, encoder, cache, progress).items():
+                ranking[precision_name(name, precision)] = per_query
+        else:
+            scores, gold = _sts_predicted(testset, variants, encoder, cache, progress)
+            for name, cosines in scores.items():
+                predicted[precision_name(name, precision)] = cosines
+    base_name = precision_name(base.name, first)
+    if isinstance(testset, RankingSet):
+        results = _ranking_statistics(ranking, base_name)
+        kind, size, test = "ranking", len(testset.queries), RANKING_TEST
+    else:
+        results = _sts_statistics(predicted, gold, base_name)
+        kind, size, test = "sts", len(testset.pairs), STS_TEST
+    model = _model_info(encoders[first])
+    assert model is not None
+    model["precision"] = list(encoders)
+    return Report(
+        testset=testset.name,
+        kind=kind,
+        size=size,
+        model=model,
+        baseline=base_name,
+        significance=test,
+        results=results,
+        skipped=skipped,
+    )

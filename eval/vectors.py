@@ -33,6 +33,7 @@ def cache_namespace(encoder: Encoder, pooling: str, bm25: Bm25Stats | None) -> s
         max_length=encoder.max_length,
         pooling=spec.name,
         bm25_sha256=bm25_fingerprint(bm25) if spec.needs_bm25 and bm25 is not None else None,
+        precision=getattr(encoder, "precision", "fp32"),
     )
 
 

@@ -104,6 +104,9 @@ def index_from_entries(
             "sha256": encoder.fingerprint,
             "prefix": encoder.prefix,
             "max_length": encoder.max_length,
+            # Informational: an index built in one precision is served in another (the vectors
+            # differ by rounding only; eval/README.md, "Precision").
+            "precision": getattr(encoder, "precision", "fp32"),
         },
         "pooling": spec.name,
         "dim": encoder.dim,

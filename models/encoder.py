@@ -19,9 +19,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from models import threads
 from models.bm25 import Bm25Stats, token_weights
 from models.cpu_layout import lay_out_linear_weights_in_out, wants_in_out_layout
-from models.device import resolve_device, resolve_dtype
+from models.device import load_dtype, resolve_device, resolve_precision
 from models.packed import PackedBert, supports_packing
 from models.pooling import PoolingSpec, parse_pooling, pool
 from models.text import normalize_sentences
@@ -109,8 +110,10 @@ class Encoder:
         max_length: int,
         batch_size: int,
         packed: bool = True,
+        precision: str = "fp32",
     ) -> None:
         self.model = model
+        self.precision = precision  # what the products run in: fp32, bf16, int8 (CPU) or fp16 (GPU)
         self.tokenizer = tokenizer
         self.name = name
         self.device = device
@@ -141,7 +144,8 @@ class Encoder:
         hf_logging.disable_progress_bar()  # a per-weight loading bar is noise in a CLI and a server log
 
         torch_device = resolve_device(device)
-        dtype = resolve_dtype(torch_device, precision)
+        chosen = resolve_precision(torch_device, precision)
+        dtype = load_dtype(torch_device, chosen)
         looks_local = name_or_path.startswith((".", "/", "~")) or Path(name_or_path).exists()
         if looks_local and not (Path(name_or_path).expanduser() / "config.json").is_file():
             raise ModelLoadError(
@@ -172,7 +176,11 @@ class Encoder:
             raise ValueError(f"max_length {max_length} exceeds the model's maximum of {limit} tokens")
         model.to(torch_device)
         model.eval()
-        if wants_in_out_layout(torch_device):
+        if torch_device.type == "cpu" and chosen != "fp32":
+            from models.cpu_precision import convert
+
+            convert(model, chosen)  # bf16 or int8 products, the rest fp32 (cpu_precision.py)
+        elif wants_in_out_layout(torch_device):
             lay_out_linear_weights_in_out(model)  # same vectors, faster small products (cpu_layout.py)
         return cls(
             model,
@@ -184,7 +192,22 @@ class Encoder:
             max_length=max_length or limit,
             batch_size=batch_size,
             packed=packed,
+            precision=chosen,
         )
+
+    def describe(self) -> str:
+        """The startup line: 'encoder: cpu, bf16 (AMX)', 'encoder: cpu, fp32 (AVX512; no native bf16)'."""
+        if self.device.type != "cpu":
+            return f"encoder: {self.device}, {self.precision}"
+        from models.cpu_features import cpu_features
+
+        features = cpu_features()
+        unit = features.unit(self.precision)
+        if self.precision == "fp32" and not features.bf16:
+            unit += "; no native bf16"
+        elif not features.native(self.precision):
+            unit = f"{self.precision} emulated: slower than fp32 on this CPU"
+        return f"encoder: cpu, {self.precision} ({unit})"
 
     @functools.cached_property
     def fingerprint(self) -> str:
@@ -271,6 +294,7 @@ class Encoder:
         """
         packed_model = self.packed_model if packed is not False and not pad_to else None
         for indices in self._length_sorted_batches([len(ids) for ids in tokenized.input_ids]):
+            threads.before_forward()  # the CPUs idle right now, in this thread (models/threads.py)
             longest = max(pad_to, *(len(tokenized.input_ids[i]) for i in indices))
             if packed_model is not None:
                 batch_weights = None

@@ -7,6 +7,10 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# The exact-answer tests compare CLI and server output with an fp32 encoder in the test process,
+# so every process they start runs fp32 too; tests/models/test_cpu_precision.py and
+# tests/indexing/test_cross_precision.py cover the other precisions and what `auto` picks.
+os.environ.setdefault("FAQSEARCH_PRECISION", "fp32")
 
 import pytest
 
@@ -29,7 +33,7 @@ def model_path() -> Path:
 def real_encoder(model_path):
     from models.encoder import Encoder
 
-    return Encoder.load(str(model_path), device="cpu", batch_size=16)
+    return Encoder.load(str(model_path), device="cpu", precision="fp32", batch_size=16)
 
 
 @pytest.fixture(scope="session")
@@ -60,7 +64,7 @@ def tiny_model_dir(tmp_path_factory, model_path) -> Path:
 def tiny_encoder(tiny_model_dir):
     from models.encoder import Encoder
 
-    return Encoder.load(str(tiny_model_dir), device="cpu", prefix="", batch_size=4)
+    return Encoder.load(str(tiny_model_dir), device="cpu", precision="fp32", prefix="", batch_size=4)
 
 
 @pytest.fixture(scope="session")

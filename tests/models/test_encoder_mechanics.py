@@ -150,10 +150,13 @@ def test_device_choice_on_a_cpu_machine():
         resolve_device("cuda:0")
     with pytest.raises(ValueError, match="valid: auto, cpu, cuda, cuda:N"):
         resolve_device("tpu")
+    # bf16 and int8 load in fp32 on CPU and convert the products after (models/cpu_precision.py)
+    assert resolve_dtype(torch.device("cpu"), "bf16") == torch.float32
+    assert resolve_dtype(torch.device("cpu"), "int8") == torch.float32
     with pytest.raises(ValueError, match="needs a GPU"):
-        resolve_dtype(torch.device("cpu"), "bf16")
-    with pytest.raises(ValueError, match="valid: auto, fp32, bf16, fp16"):
-        resolve_dtype(torch.device("cpu"), "int8")
+        resolve_dtype(torch.device("cpu"), "fp16")
+    with pytest.raises(ValueError, match="valid: auto, fp32, bf16, int8, fp16"):
+        resolve_dtype(torch.device("cpu"), "fp64")
 
 
 @pytest.mark.parametrize(

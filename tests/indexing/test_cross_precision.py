@@ -1,0 +1,56 @@
+"""An index built in one precision and queried in another: allowed (the manifest records the
+precision for information, it is not refused), and on a bundled set its ranking matches
+same-precision search within the quality rule (main metric within 0.003, eval/README.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from eval.metrics import ranking_metrics
+from eval.testset import RankingSet, load_testset
+from faqsearch.settings import Settings
+from indexing.build import index_from_entries
+from indexing.searcher import Searcher
+from indexing.store import FaqEntry
+from indexing.vector_index import IndexParams
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+QUERIES = 600  # the first 600 welfare queries against all 454 entries
+
+
+@pytest.fixture(scope="module")
+def bf16_encoder(model_path):
+    from models.encoder import Encoder
+
+    return Encoder.load(str(model_path), device="cpu", precision="bf16", batch_size=16)
+
+
+def test_fp32_index_with_bf16_queries_ranks_like_bf16_throughout(real_encoder, bf16_encoder) -> None:
+    testset = load_testset(REPO_ROOT / "testsets/welfare")
+    assert isinstance(testset, RankingSet)
+    entries = [FaqEntry(id=e.id, question=e.text) for e in testset.corpus]
+    queries = testset.queries[:QUERIES]
+    qrels = {q.id: testset.qrels[q.id] for q in queries}
+    pooling = Settings.model_fields["pooling"].default
+    indexes = {
+        name: index_from_entries(entries, encoder, pooling, IndexParams())[0]
+        for name, encoder in (("fp32", real_encoder), ("bf16", bf16_encoder))
+    }
+    assert indexes["fp32"].manifest["model"]["precision"] == "fp32"
+    assert indexes["bf16"].manifest["model"]["precision"] == "bf16"
+
+    def mrr(index_precision: str, encoder) -> np.ndarray:
+        hits = Searcher(encoder, indexes[index_precision]).search(
+            [q.text for q in queries], top_k=10, mode="dense"
+        )
+        run = {q.id: [h.id for h in found] for q, found in zip(queries, hits, strict=True)}
+        return ranking_metrics(run, qrels)["mrr@10"]
+
+    fp32, bf16, mixed = mrr("fp32", real_encoder), mrr("bf16", bf16_encoder), mrr("fp32", bf16_encoder)
+    assert abs(mixed.mean() - bf16.mean()) <= 0.003, (fp32.mean(), bf16.mean(), mixed.mean())
+    assert abs(mixed.mean() - fp32.mean()) <= 0.003, (fp32.mean(), bf16.mean(), mixed.mean())
+    # Rounding moves a handful of queries, not the ranking as a whole.
+    assert np.mean(mixed == fp32) >= 0.97
