@@ -23,6 +23,14 @@ Progress = Callable[[int, int], None]  # (sentences encoded so far, sentences to
 TextVectors = dict[str, np.ndarray]  # normalised text -> [H] float32, L2-normalised
 
 
+def _precision_key(precision: str, device_type: str) -> str:
+    if precision == "fp32":
+        return precision
+    from models.cpu_precision import IMPLEMENTATION
+
+    return f"{precision}:{device_type}:{IMPLEMENTATION.get(precision, '') if device_type == 'cpu' else ''}"
+
+
 def cache_namespace(encoder: Encoder, pooling: str, bm25: Bm25Stats | None) -> str:
     from models.pooling import parse_pooling
 
@@ -33,7 +41,9 @@ def cache_namespace(encoder: Encoder, pooling: str, bm25: Bm25Stats | None) -> s
         max_length=encoder.max_length,
         pooling=spec.name,
         bm25_sha256=bm25_fingerprint(bm25) if spec.needs_bm25 and bm25 is not None else None,
-        precision=getattr(encoder, "precision", "fp32"),
+        precision=_precision_key(
+            getattr(encoder, "precision", "fp32"), getattr(getattr(encoder, "device", None), "type", "cpu")
+        ),
     )
 
 

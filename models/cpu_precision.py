@@ -25,6 +25,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+# What each precision computes, for caches of vectors (faqsearch eval): change the name when the
+# numbers change, so vectors of an older implementation are never read as this one's.
+IMPLEMENTATION = {"bf16": "bf16-products-packed-1", "int8": "dynamic-per-channel-1"}
+
 
 def _pack_bf16(weight: torch.Tensor) -> torch.Tensor | None:
     """oneDNN's packed copy of a bf16 [out, in] weight, or None where this torch build lacks the
