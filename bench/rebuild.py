@@ -110,6 +110,11 @@ def main(argv: list[str] | None = None) -> int:
         "--batch-size", type=int, default=64, help="encoder batch size (default: %(default)s)"
     )
     parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
+    parser.add_argument(
+        "--precision",
+        default="fp32",
+        help="encoder precision: fp32 | bf16 | int8 | auto (default: %(default)s)",
+    )
     args = parser.parse_args(argv)
     if args.entries < 1 or args.repeats < 1:
         parser.error("--entries and --repeats must be at least 1")
@@ -132,7 +137,9 @@ def main(argv: list[str] | None = None) -> int:
     spec = parse_pooling(args.pooling)
     questions, used = faq_sentences(args.entries)
     log(f"{len(questions)} sentences from {used}")
-    encoder = Encoder.load(args.model, device=args.device, batch_size=args.batch_size)
+    encoder = Encoder.load(
+        args.model, device=args.device, precision=args.precision, batch_size=args.batch_size
+    )
     # BM25 pooling weighs tokens with the corpus statistics; the rebuild fits them itself (timed),
     # encoding alone gets them fitted beforehand (not timed).
     bm25 = Bm25Stats.fit(terms(questions)) if spec.needs_bm25 else None
@@ -185,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
         "entries": len(questions),
         "model": args.model,
         "pooling": spec.name,
+        "precision": encoder.precision,
         "device": str(encoder.device),
         "batch_size": args.batch_size,
         "encode_s": [round(x, 3) for x in encode_s],

@@ -293,11 +293,16 @@ def busy_host(args, data_dir: Path, queries: list[str]) -> dict[str, object]:
                             "p99_ms": round(percentile(lat[name], 99), 1),
                         }
                     manual = [n for n in servers if n.startswith("threads=")]
-                    best = max(manual, key=lambda n: statistics.median(qps[n]))
-                    cell["best_manual"] = best
-                    cell["qps_ratio_default_vs_best_manual"] = round(
-                        statistics.median(qps["default"]) / statistics.median(qps[best]), 3
-                    )
+                    if manual:
+                        best = max(manual, key=lambda n: statistics.median(qps[n]))
+                        cell["best_manual"] = best
+                        cell["qps_ratio_default_vs_best_manual"] = round(
+                            statistics.median(qps["default"]) / statistics.median(qps[best]), 3
+                        )
+                    for name in extra_env:
+                        cell[f"qps_ratio_default_vs_{name}"] = round(
+                            statistics.median(qps["default"]) / statistics.median(qps[name]), 3
+                        )
                     if "before" in servers:
                         cell["qps_ratio_default_vs_before"] = round(
                             statistics.median(qps["default"]) / statistics.median(qps["before"]), 3
