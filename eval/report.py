@@ -46,6 +46,26 @@ def markdown_table(report: Report) -> str:
     return "\n".join(lines) + "\n"
 
 
+def precision_rule_table(report: Report) -> list[str]:
+    """The precision quality rule, variant by variant: each against itself in the first precision."""
+    from eval.runner import PRECISION_ALPHA, PRECISION_TOLERANCE
+
+    first = report.precision_rule[0]["against"]
+    lines = [
+        f"Precision rule (within {PRECISION_TOLERANCE} of the same variant in {first}, and not worse "
+        f"at p < {PRECISION_ALPHA}):",
+        "",
+        f"| variant | precision | Δ {_LABELS[report.precision_rule[0]['metric']]} vs {first} | p | meets rule |",
+        "|---|---|---|---|---|",
+    ]
+    for row in report.precision_rule:
+        verdict = "yes" if row["meets_rule"] else "**no**"
+        lines.append(
+            f"| `{row['variant']}` | {row['precision']} | {row['delta']:+.4f} | {_p(row['p'])} | {verdict} |"
+        )
+    return lines
+
+
 def markdown(report: Report) -> str:
     size = f"{report.size:,} {'queries' if report.kind == 'ranking' else 'sentence pairs'}"
     model = (
@@ -62,6 +82,8 @@ def markdown(report: Report) -> str:
         f"Significance: {report.significance}. p is for the difference in "
         f"{_LABELS[PRIMARY[report.kind]]}; every metric's p-value and CI is in `report.json`.",
     ]
+    if report.precision_rule:
+        lines += ["", *precision_rule_table(report)]
     reasons = dict.fromkeys(s["reason"] for s in report.skipped)  # one line per reason, in order
     for reason in reasons:
         names = ", ".join(f"`{s['variant']}`" for s in report.skipped if s["reason"] == reason)

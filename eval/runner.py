@@ -60,6 +60,8 @@ class Report:
     significance: str
     results: list[VariantResult]
     skipped: list[dict[str, str]] = field(default_factory=list)
+    # precision reports only: each variant in each other precision against itself in the first one
+    precision_rule: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def metric_names(self) -> tuple[str, ...]:
@@ -75,6 +77,7 @@ class Report:
             "significance": self.significance,
             "results": [vars(r) for r in self.results],
             "skipped": self.skipped,
+            **({"precision_rule": self.precision_rule} if self.precision_rule else {}),
         }
 
 
@@ -284,6 +287,50 @@ def _sts_statistics(predicted: dict[str, np.ndarray], gold: np.ndarray, baseline
     return results
 
 
+# The precision quality rule (eval/README.md, "Precision"): a precision may serve `auto` only if, on
+# every set, each variant's main metric is within this of the same variant in fp32 and not
+# significantly worse.
+PRECISION_TOLERANCE = 0.003
+PRECISION_ALPHA = 0.05
+
+
+def _precision_rule(
+    ranking: dict[str, dict[str, np.ndarray]],
+    predicted: dict[str, np.ndarray],
+    gold: np.ndarray,
+    variants: list[str],
+    precisions: list[str],
+) -> list[dict[str, Any]]:
+    """Each variant in each precision after the first against the same variant in the first:
+    difference of the main metric, its p-value (the report's own paired test) and the verdict."""
+    first, rows = precisions[0], []
+    for precision in precisions[1:]:
+        for variant in variants:
+            name, reference = precision_name(variant, precision), precision_name(variant, first)
+            if ranking:
+                metric = "mrr@10"
+                a, b = ranking[name][metric], ranking[reference][metric]
+                delta = float((a - b).mean())
+                p = float(paired_randomization_tests(a[:, None], b[:, None])[0])
+            else:
+                metric = "spearman"
+                cmp = sts_paired_bootstrap(predicted[name], predicted[reference], gold, metric=metric)
+                delta, p = float(cmp.difference), float(cmp.p_value)
+            eligible = delta >= -PRECISION_TOLERANCE and not (delta < 0 and p < PRECISION_ALPHA)
+            rows.append(
+                {
+                    "variant": variant,
+                    "precision": precision,
+                    "against": first,
+                    "metric": metric,
+                    "delta": _round(delta),
+                    "p": _round(p),
+                    "meets_rule": eligible,
+                }
+            )
+    return rows
+
+
 def precision_name(variant: str, precision: str) -> str:
     """How a variant run in one precision is named in a precision report: `bm25 [bf16]`."""
     return f"{variant} [{precision}]"
@@ -336,6 +383,7 @@ def evaluate_precisions(
     model = _model_info(encoders[first])
     assert model is not None
     model["precision"] = list(encoders)
+    rule = _precision_rule(ranking, predicted, gold, [v.name for v in variants], list(encoders))
     return Report(
         testset=testset.name,
         kind=kind,
@@ -345,4 +393,5 @@ def evaluate_precisions(
         significance=test,
         results=results,
         skipped=skipped,
+        precision_rule=rule,
     )

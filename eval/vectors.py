@@ -26,9 +26,14 @@ TextVectors = dict[str, np.ndarray]  # normalised text -> [H] float32, L2-normal
 def _precision_key(precision: str, device_type: str) -> str:
     if precision == "fp32":
         return precision
+    from models.cpu_features import cpu_features
     from models.cpu_precision import IMPLEMENTATION
 
-    return f"{precision}:{device_type}:{IMPLEMENTATION.get(precision, '') if device_type == 'cpu' else ''}"
+    if device_type != "cpu":
+        return f"{precision}:{device_type}"
+    # int8 activations are 8-bit with VNNI/AMX, 7-bit without (cpu_precision.FullRangeInt8Linear)
+    bits = (":8bit" if cpu_features().int8 else ":7bit") if precision == "int8" else ""
+    return f"{precision}:cpu:{IMPLEMENTATION.get(precision, '')}{bits}"
 
 
 def cache_namespace(encoder: Encoder, pooling: str, bm25: Bm25Stats | None) -> str:

@@ -177,9 +177,11 @@ class Encoder:
         model.to(torch_device)
         model.eval()
         if torch_device.type == "cpu" and chosen != "fp32":
+            from models.cpu_features import cpu_features
             from models.cpu_precision import convert
 
-            convert(model, chosen)  # bf16 or int8 products, the rest fp32 (cpu_precision.py)
+            # bf16 or int8 products, the rest fp32 (cpu_precision.py)
+            convert(model, chosen, int8_full_range=cpu_features().int8)
         elif wants_in_out_layout(torch_device):
             lay_out_linear_weights_in_out(model)  # same vectors, faster small products (cpu_layout.py)
         return cls(

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from models.bm25 import Bm25Stats
-from models.cpu_features import CpuFeatures, parse_cpuinfo
+from models.cpu_features import CpuFeatures, cpu_features, parse_cpuinfo
 from models.device import CPU_AUTO, PRECISION_CHOICES, resolve_precision
 from models.morphemes import terms
 from models.pooling import NAMED_VARIANTS
@@ -68,10 +68,13 @@ KOREAN = [
 
 
 # bf16 meets what the issue asks (>= 0.999 to fp32, >= 0.9999 alone vs in a batch). int8 (dynamic
-# quantisation) cannot: its activations are quantised per batch to 8 bits with one scale, so a
-# vector moves with its batch-mates. Measured here: to fp32 0.961 at worst (mean@-2), alone vs
-# batch 0.971 (bm25@last4). These bounds pin what it does; it is opt-in only, never `auto`.
-MIN_COSINE = {"bf16": 0.9999, "int8": 0.95}
+# quantisation) cannot: its activations are quantised per batch with one scale, so a vector moves
+# with its batch-mates. Measured here with 7-bit activations (a CPU without VNNI, AMD EPYC AVX2):
+# to fp32 0.951 at worst (bm25@last4), alone vs batch 0.971; with 8-bit activations (forced on the
+# same CPU: what VNNI/AMX CPUs run) 0.986 to fp32 on the forty sentences. These bounds pin what it
+# does; it is opt-in only, never `auto`.
+INT8_FULL_RANGE = cpu_features().int8
+MIN_COSINE = {"bf16": 0.9999, "int8": 0.98 if INT8_FULL_RANGE else 0.94}
 MIN_BATCH_COSINE = {"bf16": 0.9999, "int8": 0.965}
 
 
@@ -84,6 +87,9 @@ def reduced_encoder(request, model_path):
 
 def test_reduced_precision_vectors_are_close_to_fp32(real_encoder, reduced_encoder, forty_sentences) -> None:
     assert real_encoder.precision == "fp32"
+    if reduced_encoder.precision == "int8":  # 8-bit activations only where VNNI/AMX add in int32
+        kinds = {type(m).__name__ for m in reduced_encoder.model.modules()}
+        assert ("FullRangeInt8Linear" in kinds) == INT8_FULL_RANGE, kinds
     sentences = KOREAN + forty_sentences
     bm25 = Bm25Stats.fit(terms(sentences))
     exact = real_encoder.encode_variants(sentences, NAMED_VARIANTS, bm25=bm25)
@@ -107,3 +113,24 @@ def test_reduced_precision_is_padding_invariant(reduced_encoder, forty_sentences
             worst[name] = min(worst[name], cosine)
     bound = MIN_BATCH_COSINE[reduced_encoder.precision]
     assert min(worst.values()) >= bound, (reduced_encoder.precision, min(worst.items(), key=lambda kv: kv[1]))
+
+
+def test_int8_full_range_activations_are_closer_to_fp32_than_seven_bit() -> None:
+    """8-bit activations halve the activation rounding of torch's 7-bit default on a VNNI/AMX CPU;
+    without VNNI the int16 products saturate, which is why the encoder uses them only with VNNI."""
+    from models.cpu_precision import to_int8_products
+
+    torch.manual_seed(0)
+    x = torch.randn(64, 384)
+    errors = {}
+    for full_range in (False, True):
+        torch.manual_seed(1)
+        model = torch.nn.Sequential(torch.nn.Linear(384, 384))
+        exact = model(x).detach()
+        assert to_int8_products(model, full_range=full_range) == 1
+        assert type(model[0]).__name__ == ("FullRangeInt8Linear" if full_range else "Linear")
+        errors[full_range] = float((model(x) - exact).abs().mean())
+    if INT8_FULL_RANGE:
+        assert errors[True] < 0.7 * errors[False], errors
+    else:
+        assert errors[True] > 2 * errors[False], errors
