@@ -5,6 +5,7 @@ import shutil
 
 import numpy as np
 import pytest
+from same_results import assert_same_vectors
 import torch
 
 from models.bm25 import Bm25Stats
@@ -92,10 +93,11 @@ def test_empty_input_is_one_clear_value_error(tiny_encoder, text):
 
 
 def test_control_characters_are_dropped_before_encoding(tiny_encoder):
-    dirty, clean = tiny_encoder.encode(
-        ["비밀\x00번호를\x1b 잊어버렸어요\u200b", "비밀번호를 잊어버렸어요"]
-    ).vectors
-    assert np.array_equal(dirty, clean)
+    sentences = ["비밀\x00번호를\x1b 잊어버렸어요\u200b", "비밀번호를 잊어버렸어요"]
+    dirty_ids, clean_ids = tiny_encoder.tokenize(sentences).input_ids
+    assert dirty_ids == clean_ids
+    dirty, clean = tiny_encoder.encode(sentences).vectors
+    assert_same_vectors(dirty, clean)
 
 
 def test_mixed_scripts_and_emoji_encode(tiny_encoder):
