@@ -154,6 +154,11 @@ class RankResponse(BaseModel):
 class EmbedRequest(StrictBody):
     sentences: list[str] = Field(min_length=1, max_length=MAX_EMBED_SENTENCES)
     pooling: str | None = None
+    role: Literal["query", "entry"] = Field(
+        "query",
+        description="Which prefix goes before the sentences: the query prefix (FAQSEARCH_MODEL_PREFIX), "
+        "or the entry prefix (FAQSEARCH_ENTRY_PREFIX), as the index's own entries are encoded.",
+    )
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"sentences": ["비밀번호를 잊어버렸어요"]}]})
 

@@ -23,7 +23,7 @@ from indexing.snapshots import Snapshots
 from indexing.store import FaqStore
 from indexing.vector_index import IndexParams
 from models.bm25 import Bm25Stats
-from models.encoder import Encoded, Encoder
+from models.encoder import Encoded, Encoder, Role
 from models.pooling import PoolingSpec
 
 logger = logging.getLogger(__name__)
@@ -44,15 +44,20 @@ class _EncoderOnThread:
         self._run = run
 
     def encode(
-        self, texts: Sequence[str], pooling: str | PoolingSpec = "mean", *, bm25: Bm25Stats | None = None
+        self,
+        texts: Sequence[str],
+        pooling: str | PoolingSpec = "mean",
+        *,
+        bm25: Bm25Stats | None = None,
+        role: Role = "query",
     ) -> Encoded:
         step = self._encoder.batch_size
         parts = [
-            self._run(self._encoder.encode, texts[i : i + step], pooling, bm25=bm25)
+            self._run(self._encoder.encode, texts[i : i + step], pooling, bm25=bm25, role=role)
             for i in range(0, len(texts), step)
         ]
-        if not parts:
-            return self._encoder.encode(texts, pooling, bm25=bm25)  # no forward pass: an empty result
+        if not parts:  # no forward pass: an empty result
+            return self._encoder.encode(texts, pooling, bm25=bm25, role=role)
         return Encoded(
             vectors=np.concatenate([p.vectors for p in parts]),
             truncated=np.concatenate([p.truncated for p in parts]),

@@ -25,7 +25,7 @@ from models.bm25 import Bm25Stats
 if TYPE_CHECKING:
     from indexing.loaded_index import LoadedIndex
     from indexing.searcher import Hit
-    from models.encoder import Encoded, Encoder
+    from models.encoder import Encoded, Encoder, Role
     from models.pooling import PoolingSpec
 
 TOP_K = 10  # the deepest cut-off of the ranking metrics
@@ -36,7 +36,9 @@ class PrecomputedEncoder:
     (`encode`, `dim` and the manifest fields): returns already pooled vectors, by text.
 
     BM25 pooling depends on the statistics; asking with other statistics than the vectors were
-    pooled with is an error rather than a silently wrong number.
+    pooled with is an error rather than a silently wrong number. `vectors` were pooled behind the
+    query prefix, `entry_vectors` behind the entry prefix (default: the same vectors, for an
+    encoder whose two prefixes are equal); `encode(role=...)` reads the one of its role.
     """
 
     def __init__(
@@ -49,17 +51,26 @@ class PrecomputedEncoder:
         prefix: str,
         max_length: int,
         bm25: Bm25Stats | None,
+        entry_vectors: Mapping[str, TextVectors] | None = None,
+        entry_prefix: str | None = None,
     ) -> None:
         self.vectors = vectors
+        self.entry_vectors = vectors if entry_vectors is None else entry_vectors
         self.dim = dim
         self.name = name
         self.fingerprint = fingerprint
         self.prefix = prefix
+        self.entry_prefix = prefix if entry_prefix is None else entry_prefix
         self.max_length = max_length
         self._bm25_sha256 = bm25_fingerprint(bm25) if bm25 is not None else None
 
     def encode(
-        self, texts: Sequence[str], pooling: str | PoolingSpec = "mean", *, bm25: Bm25Stats | None = None
+        self,
+        texts: Sequence[str],
+        pooling: str | PoolingSpec = "mean",
+        *,
+        bm25: Bm25Stats | None = None,
+        role: Role = "query",
     ) -> Encoded:
         from models.encoder import Encoded
         from models.pooling import PoolingSpec, parse_pooling
@@ -68,9 +79,9 @@ class PrecomputedEncoder:
         spec = pooling if isinstance(pooling, PoolingSpec) else parse_pooling(pooling)
         if spec.needs_bm25 and (bm25 is None or bm25_fingerprint(bm25) != self._bm25_sha256):
             raise ValueError(f"pooling {spec.name!r} was evaluated with other BM25 statistics")
-        table = self.vectors.get(spec.name)
+        table = (self.vectors if role == "query" else self.entry_vectors).get(spec.name)
         if table is None:
-            raise ValueError(f"no vectors were pooled with {spec.name!r}")
+            raise ValueError(f"no {role} vectors were pooled with {spec.name!r}")
         out = np.zeros((len(texts), self.dim), dtype=np.float32)  # [N, H]
         for row, text in enumerate(texts):
             # Test set texts are normalised already, so normalising is the rare path (it is idempotent).
@@ -78,7 +89,7 @@ class PrecomputedEncoder:
             if vector is None:
                 [text] = normalize_sentences([text])
                 if text not in table:
-                    raise ValueError(f"no {spec.name!r} vector was pooled for {text[:40]!r}")
+                    raise ValueError(f"no {spec.name!r} {role} vector was pooled for {text[:40]!r}")
                 vector = table[text]
             out[row] = vector
         return Encoded(out, np.zeros(len(texts), dtype=bool))
@@ -91,7 +102,12 @@ class _NoVectors(PrecomputedEncoder):
         super().__init__({}, dim=1, name="none", fingerprint="", prefix="", max_length=0, bm25=None)
 
     def encode(
-        self, texts: Sequence[str], pooling: str | PoolingSpec = "mean", *, bm25: Bm25Stats | None = None
+        self,
+        texts: Sequence[str],
+        pooling: str | PoolingSpec = "mean",
+        *,
+        bm25: Bm25Stats | None = None,
+        role: Role = "query",
     ) -> Encoded:
         from models.encoder import Encoded
 

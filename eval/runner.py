@@ -10,6 +10,7 @@ paired bootstrap over pairs. Seeds are fixed: the same inputs give the same repo
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
@@ -101,6 +102,7 @@ def _model_info(encoder: Encoder | None) -> dict[str, Any] | None:
         "name": encoder.name,
         "sha256": encoder.fingerprint,
         "prefix": encoder.prefix,
+        "entry_prefix": encoder.entry_prefix,
         "max_length": encoder.max_length,
         "precision": getattr(encoder, "precision", "fp32"),
     }
@@ -194,8 +196,13 @@ def _ranking_per_query(
         assert encoder is not None
         # The statistics the index builder fitted on the corpus, so BM25-pooled vectors match the index.
         bm25 = base_index.bm25 if _needs_bm25(poolings) else None
-        texts = [e.text for e in testset.corpus] + [q.text for q in testset.queries]
-        vectors = pooled_vectors(encoder, texts, poolings, bm25=bm25, cache=cache, progress=progress)
+        corpus = [e.text for e in testset.corpus]
+        queries = [q.text for q in testset.queries]
+        pool = partial(pooled_vectors, encoder, poolings=poolings, bm25=bm25, cache=cache, progress=progress)
+        if encoder.entry_prefix == encoder.prefix:  # one prefix: one pass over both
+            vectors = entry_vectors = pool(corpus + queries)
+        else:  # the corpus behind the entry prefix, the queries behind the query prefix
+            entry_vectors, vectors = pool(corpus, role="entry"), pool(queries, role="query")
         source = PrecomputedEncoder(
             vectors,
             dim=encoder.dim,
@@ -204,6 +211,8 @@ def _ranking_per_query(
             prefix=encoder.prefix,
             max_length=encoder.max_length,
             bm25=bm25,
+            entry_vectors=entry_vectors,
+            entry_prefix=encoder.entry_prefix,
         )
     qrels = cast("Qrels", testset.qrels)  # dict[str, dict[str, int]]: entry ids are the Hashable keys
     runs = ranking_runs(testset, variants, source, base_index)
@@ -332,8 +341,107 @@ def _precision_rule(
 
 
 def precision_name(variant: str, precision: str) -> str:
-    """How a variant run in one precision is named in a precision report: `bm25 [bf16]`."""
+    """How a variant run in one precision (or other encoder setting) is named in a comparison
+    report: `bm25 [bf16]`."""
     return f"{variant} [{precision}]"
+
+
+def prefix_label(prefix: str, entry_prefix: str) -> str:
+    """How a (query prefix, entry prefix) pair is named in a prefix report: `'query: '/'passage: '`."""
+    return f"{prefix!r}/{entry_prefix!r}"
+
+
+def prefix_pairs(
+    query_prefixes: list[str], entry_prefixes: list[str], default_query: str, default_entry: str | None
+) -> list[tuple[str, str]]:
+    """The (query prefix, entry prefix) pairs of `--query-prefix` and `--entry-prefix` values, in
+    order: one value of either side goes with every value of the other, else they pair by position.
+    A side not given takes its setting; an entry prefix that is unset (None) follows the query one."""
+    from models.text import normalize_prefix
+
+    queries: list[str] = query_prefixes or [default_query]
+    entries: list[str | None] = list(entry_prefixes) or [default_entry]
+    if len(queries) == 1:
+        queries = queries * len(entries)
+    if len(entries) == 1:
+        entries = entries * len(queries)
+    if len(queries) != len(entries):
+        raise ValueError(
+            f"{len(queries)} --query-prefix and {len(entries)} --entry-prefix values: give one of a side "
+            "for every value of the other, or as many of each (they pair by position)"
+        )
+    return [
+        (normalize_prefix(q), normalize_prefix(q if e is None else e))
+        for q, e in zip(queries, entries, strict=True)
+    ]
+
+
+@dataclass
+class _Across:
+    """Every variant under every encoder of a comparison, named `VARIANT [label]`."""
+
+    report: Report
+    ranking: dict[str, dict[str, np.ndarray]]  # {name: {metric: [Q]}} (ranking sets)
+    predicted: dict[str, np.ndarray]  # {name: [P] cosines} (STS sets)
+    gold: np.ndarray
+    variants: list[str]
+
+
+def _evaluate_across(
+    testset: RankingSet | StsSet,
+    variants: list[Variant],
+    encoders: dict[str, Encoder],
+    *,
+    baseline: str,
+    cache: VectorCache | None,
+    progress: Progress | None,
+) -> _Across:
+    """Every variant under every encoder of `encoders` ({label: encoder}), tested against `baseline`
+    under the first. Variants without a neural model (lexical) depend on no encoder setting and are
+    left out."""
+    base = parse_variant(baseline)
+    if base.pooling is None:
+        raise ValueError(
+            f"baseline {base.name!r} has no neural model; a comparison of encoder settings compares "
+            "dense or hybrid variants"
+        )
+    variants, _ = with_baseline(variants, baseline)
+    if isinstance(testset, StsSet):
+        skipped = [{"variant": v.name, "reason": SKIP_ON_STS} for v in variants if v.ranking_only]
+        variants = [v for v in variants if not v.ranking_only]
+    else:
+        skipped = []
+    variants = [v for v in variants if v.pooling is not None]
+    first = next(iter(encoders))
+    ranking: dict[str, dict[str, np.ndarray]] = {}
+    predicted: dict[str, np.ndarray] = {}
+    gold = np.zeros(0)
+    for label, encoder in encoders.items():
+        if isinstance(testset, RankingSet):
+            for name, per_query in _ranking_per_query(testset, variants, encoder, cache, progress).items():
+                ranking[precision_name(name, label)] = per_query
+        else:
+            scores, gold = _sts_predicted(testset, variants, encoder, cache, progress)
+            for name, cosines in scores.items():
+                predicted[precision_name(name, label)] = cosines
+    base_name = precision_name(base.name, first)
+    if isinstance(testset, RankingSet):
+        results = _ranking_statistics(ranking, base_name)
+        kind, size, test = "ranking", len(testset.queries), RANKING_TEST
+    else:
+        results = _sts_statistics(predicted, gold, base_name)
+        kind, size, test = "sts", len(testset.pairs), STS_TEST
+    report = Report(
+        testset=testset.name,
+        kind=kind,
+        size=size,
+        model=_model_info(encoders[first]),
+        baseline=base_name,
+        significance=test,
+        results=results,
+        skipped=skipped,
+    )
+    return _Across(report, ranking, predicted, gold, [v.name for v in variants])
 
 
 def evaluate_precisions(
@@ -349,49 +457,44 @@ def evaluate_precisions(
     tested against `baseline` in the first precision: the report the precision quality rule reads
     (eval/README.md, "Precision"). Variants without a neural model (lexical) do not depend on the
     precision and are left out."""
-    base = parse_variant(baseline)
-    if base.pooling is None:
-        raise ValueError(
-            f"baseline {base.name!r} has no neural model; precisions compare dense or hybrid variants"
-        )
-    variants, _ = with_baseline(variants, baseline)
-    if isinstance(testset, StsSet):
-        skipped = [{"variant": v.name, "reason": SKIP_ON_STS} for v in variants if v.ranking_only]
-        variants = [v for v in variants if not v.ranking_only]
-    else:
-        skipped = []
-    variants = [v for v in variants if v.pooling is not None]
-    first = next(iter(encoders))
-    ranking: dict[str, dict[str, np.ndarray]] = {}
-    predicted: dict[str, np.ndarray] = {}
-    gold = np.zeros(0)
-    for precision, encoder in encoders.items():
-        if isinstance(testset, RankingSet):
-            for name, per_query in _ranking_per_query(testset, variants, encoder, cache, progress).items():
-                ranking[precision_name(name, precision)] = per_query
-        else:
-            scores, gold = _sts_predicted(testset, variants, encoder, cache, progress)
-            for name, cosines in scores.items():
-                predicted[precision_name(name, precision)] = cosines
-    base_name = precision_name(base.name, first)
-    if isinstance(testset, RankingSet):
-        results = _ranking_statistics(ranking, base_name)
-        kind, size, test = "ranking", len(testset.queries), RANKING_TEST
-    else:
-        results = _sts_statistics(predicted, gold, base_name)
-        kind, size, test = "sts", len(testset.pairs), STS_TEST
-    model = _model_info(encoders[first])
-    assert model is not None
-    model["precision"] = list(encoders)
-    rule = _precision_rule(ranking, predicted, gold, [v.name for v in variants], list(encoders))
-    return Report(
-        testset=testset.name,
-        kind=kind,
-        size=size,
-        model=model,
-        baseline=base_name,
-        significance=test,
-        results=results,
-        skipped=skipped,
-        precision_rule=rule,
+    across = _evaluate_across(testset, variants, encoders, baseline=baseline, cache=cache, progress=progress)
+    report = across.report
+    assert report.model is not None
+    report.model["precision"] = list(encoders)
+    report.precision_rule = _precision_rule(
+        across.ranking, across.predicted, across.gold, across.variants, list(encoders)
     )
+    return report
+
+
+def evaluate_prefixes(
+    testset: RankingSet | StsSet,
+    variants: list[Variant],
+    encoder: Encoder,
+    pairs: list[tuple[str, str]],
+    *,
+    baseline: str,
+    cache: VectorCache | None = None,
+    progress: Progress | None = None,
+) -> Report:
+    """Every variant under every (query prefix, entry prefix) pair of `pairs`, named
+    `VARIANT ['query: '/'passage: ']` (`prefix_label`), tested against `baseline` under the first
+    pair; the model is loaded once (`Encoder.with_prefixes`). An STS pair is two sentences of one
+    kind, both encoded behind the query prefix: pairs that differ only in the entry prefix would
+    give the same numbers there, so they are refused."""
+    if len(set(pairs)) != len(pairs):
+        raise ValueError(f"a prefix pair is given twice: {[prefix_label(*p) for p in pairs]}")
+    if isinstance(testset, StsSet) and len({q for q, _ in pairs}) != len(pairs):
+        raise ValueError(
+            f"{testset.name} is an STS set: both sentences of a pair are encoded behind the query prefix, "
+            "so pairs that differ only in the entry prefix give the same numbers; compare query prefixes "
+            "(--query-prefix) there"
+        )
+    encoders = {prefix_label(q, e): encoder.with_prefixes(prefix=q, entry_prefix=e) for q, e in pairs}
+    report = _evaluate_across(
+        testset, variants, encoders, baseline=baseline, cache=cache, progress=progress
+    ).report
+    assert report.model is not None
+    report.model["prefix"] = [q for q, _ in pairs]
+    report.model["entry_prefix"] = [e for _, e in pairs]
+    return report

@@ -16,7 +16,7 @@ from eval.cache import VectorCache, bm25_fingerprint, namespace
 from models.bm25 import Bm25Stats
 
 if TYPE_CHECKING:
-    from models.encoder import Encoder
+    from models.encoder import Encoder, Role
 
 ENCODE_CHUNK = 512  # sentences per encode call (and progress step, and cache write)
 Progress = Callable[[int, int], None]  # (sentences encoded so far, sentences to encode)
@@ -36,13 +36,15 @@ def _precision_key(precision: str, device_type: str) -> str:
     return f"{precision}:cpu:{IMPLEMENTATION.get(precision, '')}{bits}"
 
 
-def cache_namespace(encoder: Encoder, pooling: str, bm25: Bm25Stats | None) -> str:
+def cache_namespace(encoder: Encoder, pooling: str, bm25: Bm25Stats | None, role: Role = "query") -> str:
+    """The cache key of vectors pooled with `pooling` behind the prefix of `role`: the prefix itself
+    is in the key, so an entry and a query behind the same prefix share their vectors."""
     from models.pooling import parse_pooling
 
     spec = parse_pooling(pooling)
     return namespace(
         model_sha256=encoder.fingerprint,
-        prefix=encoder.prefix,
+        prefix=encoder.prefix_of(role),
         max_length=encoder.max_length,
         pooling=spec.name,
         bm25_sha256=bm25_fingerprint(bm25) if spec.needs_bm25 and bm25 is not None else None,
@@ -60,11 +62,13 @@ def pooled_vectors(
     bm25: Bm25Stats | None = None,
     cache: VectorCache | None = None,
     progress: Progress | None = None,
+    role: Role = "query",
 ) -> dict[str, TextVectors]:
-    """{pooling: {text: vector}} for every (normalised) text and pooling, from the cache where it
-    has them; the rest is encoded once, every missing pooling from the same forward pass."""
+    """{pooling: {text: vector}} for every (normalised) text and pooling, behind the prefix of
+    `role`, from the cache where it has them; the rest is encoded once, every missing pooling from
+    the same forward pass."""
     unique = list(dict.fromkeys(texts))
-    spaces = {p: cache_namespace(encoder, p, bm25) for p in poolings}
+    spaces = {p: cache_namespace(encoder, p, bm25, role) for p in poolings}
     found: dict[str, TextVectors] = {
         p: (cache.get_many(spaces[p], unique, encoder.dim) if cache is not None else {}) for p in poolings
     }
@@ -76,7 +80,7 @@ def pooled_vectors(
         progress(0, len(missing))
     for start in range(0, len(missing), ENCODE_CHUNK):
         chunk = missing[start : start + ENCODE_CHUNK]
-        encoded = encoder.encode_variants(chunk, to_pool, bm25=bm25)
+        encoded = encoder.encode_variants(chunk, to_pool, bm25=bm25, role=role)
         for pooling in to_pool:
             vectors = encoded[pooling].vectors  # [len(chunk), H]
             found[pooling].update(zip(chunk, vectors, strict=True))

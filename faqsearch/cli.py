@@ -352,12 +352,36 @@ def eval_command(
             "'VARIANT [PRECISION]', tested against the baseline in the first. Default: FAQSEARCH_PRECISION alone.",
         ),
     ] = None,
+    query_prefixes: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--query-prefix",
+            help="Text before queries. Repeat to compare (with --entry-prefix: one of a side for every "
+            "value of the other, or pairs by position), named 'VARIANT ['QUERY'/'ENTRY']', tested "
+            "against the baseline under the first pair. Default: FAQSEARCH_MODEL_PREFIX.",
+        ),
+    ] = None,
+    entry_prefixes: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--entry-prefix",
+            help="Text before corpus entries; repeat to compare (see --query-prefix). "
+            "Default: FAQSEARCH_ENTRY_PREFIX, unset: the query prefix.",
+        ),
+    ] = None,
 ) -> None:
     """Evaluate variants on a test set: write report.json, report.md and report.png to --out and
     print the Markdown table."""
     from eval.cache import VectorCache, default_cache_dir
     from eval.report import markdown_table, write_report
-    from eval.runner import evaluate, evaluate_precisions, needs_model, with_baseline
+    from eval.runner import (
+        evaluate,
+        evaluate_precisions,
+        evaluate_prefixes,
+        needs_model,
+        prefix_pairs,
+        with_baseline,
+    )
     from eval.testset import load_testset
     from eval.variants import parse_variants
 
@@ -368,15 +392,43 @@ def eval_command(
         names = [p.strip().lower() for p in (precisions or "").split(",") if p.strip()]
         if len(set(names)) != len(names):
             raise ValueError(f"--precisions names a precision twice: {precisions}")
+        pairs: list[tuple[str, str]] = []
+        if query_prefixes or entry_prefixes:
+            from models.encoder import default_prefix
+
+            query_default = settings.model_prefix
+            if query_default is None:
+                query_default = default_prefix(model or settings.model)
+            pairs = prefix_pairs(
+                query_prefixes or [], entry_prefixes or [], query_default, settings.entry_prefix
+            )
+            if len(pairs) > 1 and len(names) > 1:
+                raise ValueError("compare precisions or prefix pairs, not both at once")
         encoders = {name: load_encoder(model, precision=name) for name in names}
         encoder = None
-        if not encoders and needs_model(chosen, loaded):
+        if len(pairs) > 1 and len(encoders) == 1:  # prefix pairs in the one precision named
+            [encoder] = encoders.values()
+            encoders = {}
+        elif not encoders and (pairs or needs_model(chosen, loaded)):
             encoder = load_encoder(model)
+        if len(pairs) == 1:  # one pair: a plain (or precision) report under it
+            [(query_prefix, entry_prefix)] = pairs
+            encoders = {
+                k: e.with_prefixes(prefix=query_prefix, entry_prefix=entry_prefix)
+                for k, e in encoders.items()
+            }
+            if encoder is not None:
+                encoder = encoder.with_prefixes(prefix=query_prefix, entry_prefix=entry_prefix)
         with (
             VectorCache(cache or settings.eval_cache or default_cache_dir()) as vector_cache,
             encoding_progress() as progress,
         ):
-            if encoders:
+            if len(pairs) > 1:
+                assert encoder is not None
+                report = evaluate_prefixes(
+                    loaded, chosen, encoder, pairs, baseline=baseline, cache=vector_cache, progress=progress
+                )
+            elif encoders:
                 report = evaluate_precisions(
                     loaded, chosen, encoders, baseline=baseline, cache=vector_cache, progress=progress
                 )

@@ -25,7 +25,13 @@ class Settings(BaseSettings):
     )
     model_prefix: str | None = Field(
         None,
-        description="Text put before every sentence. Unset: 'query: ' for e5 models, none otherwise.",
+        description="Text put before every query (and every FAQ entry unless FAQSEARCH_ENTRY_PREFIX is set). "
+        "Unset: 'query: ' for e5 models, none otherwise.",
+    )
+    entry_prefix: str | None = Field(
+        None,
+        description="Text put before every FAQ entry's indexed text and every /v1/rank candidate, for "
+        "asymmetric models (e5: 'passage: '). Unset: the same as before queries.",
     )
     device: str = Field("auto", description="'auto' (CUDA if present, else CPU), 'cpu', 'cuda' or 'cuda:N'.")
     precision: Precision = Field(
@@ -106,6 +112,13 @@ class Settings(BaseSettings):
         description="Folder of `faqsearch eval`'s vector cache; unset: $XDG_CACHE_HOME (else ~/.cache)/faqsearch/eval.",
     )
 
+    @field_validator("model_prefix", "entry_prefix")
+    @classmethod
+    def _valid_prefix(cls, value: str | None) -> str | None:
+        from models.text import normalize_prefix  # torch-free
+
+        return None if value is None else normalize_prefix(value)
+
     @field_validator("threads")
     @classmethod
     def _valid_threads(cls, value: str) -> str:
@@ -120,6 +133,7 @@ class Settings(BaseSettings):
             "device": self.device,
             "precision": self.precision,
             "prefix": self.model_prefix,
+            "entry_prefix": self.entry_prefix,
             "max_length": self.max_length,
             "batch_size": self.batch_size,
         }

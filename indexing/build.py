@@ -64,14 +64,17 @@ def encode_entries(
     bm25: Bm25Stats | None,
     progress: Progress | None = None,
 ) -> np.ndarray:
-    """[N, D] vectors in input order; sorted by length across the whole corpus so chunks pad little."""
+    """[N, D] vectors in input order, each text behind the encoder's entry prefix; sorted by length
+    across the whole corpus so chunks pad little."""
     order = sorted(range(len(questions)), key=lambda i: len(questions[i]))
     vectors = np.zeros((len(questions), encoder.dim), dtype=np.float32)
     if progress is not None:  # encoding starts now: a progress bar's clock starts here too
         progress(0, len(order))
     for start in range(0, len(order), ENCODE_CHUNK):
         chunk = order[start : start + ENCODE_CHUNK]
-        vectors[chunk] = encoder.encode([questions[i] for i in chunk], pooling, bm25=bm25).vectors
+        vectors[chunk] = encoder.encode(
+            [questions[i] for i in chunk], pooling, bm25=bm25, role="entry"
+        ).vectors
         if progress is not None:
             progress(min(start + ENCODE_CHUNK, len(order)), len(order))
     return vectors
@@ -102,7 +105,8 @@ def index_from_entries(
         "model": {
             "name": encoder.name,
             "sha256": encoder.fingerprint,
-            "prefix": encoder.prefix,
+            "prefix": encoder.prefix,  # before queries
+            "entry_prefix": encoder.entry_prefix,  # before entries; older manifests: = prefix
             "max_length": encoder.max_length,
             # Informational: an index built in one precision is served in another (the vectors
             # differ by rounding only; eval/README.md, "Precision").

@@ -120,12 +120,23 @@ class LoadedIndex:
         )
 
     def check_compatible(
-        self, *, model: str, fingerprint: str, prefix: str, max_length: int, pooling: str | None, dim: int
+        self,
+        *,
+        model: str,
+        fingerprint: str,
+        prefix: str,
+        max_length: int,
+        pooling: str | None,
+        dim: int,
+        entry_prefix: str | None = None,
     ) -> None:
         """Refuse to serve an index built by another model, prefix, token limit or pooling, naming
-        both sides. (The prefix goes before every sentence, so another prefix moves every vector;
-        another token limit moves the vectors of the entries longer than the lower one.)"""
+        both sides. (The entry prefix goes before every indexed text, so another one moves every
+        vector of the index; another query prefix moves every query's; another token limit moves
+        the vectors of the entries longer than the lower one.) entry_prefix None: = prefix, and a
+        manifest without one was built with its entries behind its query prefix."""
         built = self.manifest["model"]
+        entry_prefix = prefix if entry_prefix is None else entry_prefix
         problems = []
         if built["sha256"] != fingerprint or int(self.manifest["dim"]) != dim:
             problems.append(
@@ -134,8 +145,14 @@ class LoadedIndex:
             )
         if built.get("prefix", prefix) != prefix:
             problems.append(
-                f"it was built with the prefix {built['prefix']!r} before every sentence but the configured "
-                f"prefix is {prefix!r}"
+                f"it was built with the prefix {built['prefix']!r} before every query but the configured "
+                f"prefix is {prefix!r} (FAQSEARCH_MODEL_PREFIX)"
+            )
+        built_entry = built.get("entry_prefix", built.get("prefix", entry_prefix))
+        if built_entry != entry_prefix:
+            problems.append(
+                f"it was built with the entry prefix {built_entry!r} before every FAQ entry but the "
+                f"configured entry prefix is {entry_prefix!r} (FAQSEARCH_ENTRY_PREFIX, unset: the query prefix)"
             )
         if int(built.get("max_length", max_length)) != max_length:
             problems.append(
@@ -151,8 +168,8 @@ class LoadedIndex:
                 f"index {self.version or '(unsaved)'} does not match the configuration: "
                 + "; ".join(problems)
                 + ". Rebuild the index with the configured settings (faqsearch index build), or set "
-                "FAQSEARCH_MODEL / FAQSEARCH_MODEL_PREFIX / FAQSEARCH_MAX_LENGTH / FAQSEARCH_POOLING to what "
-                "the index was built with."
+                "FAQSEARCH_MODEL / FAQSEARCH_MODEL_PREFIX / FAQSEARCH_ENTRY_PREFIX / FAQSEARCH_MAX_LENGTH / "
+                "FAQSEARCH_POOLING to what the index was built with."
             )
 
     def labels_to_ids(self, labels: np.ndarray) -> list[str | None]:

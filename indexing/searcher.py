@@ -159,6 +159,7 @@ class Searcher:
             model=encoder.name,
             fingerprint=encoder.fingerprint,
             prefix=encoder.prefix,
+            entry_prefix=encoder.entry_prefix,
             max_length=encoder.max_length,
             pooling=parse_pooling(pooling).name if pooling else None,
             dim=encoder.dim,
@@ -209,7 +210,8 @@ class Searcher:
 
     def encode_queries(self, index: LoadedIndex, queries: Sequence[str]) -> np.ndarray:
         spec = parse_pooling(index.pooling)
-        return self.encoder.encode(queries, spec, bm25=index.bm25 if spec.needs_bm25 else None).vectors
+        bm25 = index.bm25 if spec.needs_bm25 else None
+        return self.encoder.encode(queries, spec, bm25=bm25, role="query").vectors
 
     def _dense(self, index: LoadedIndex, queries: Sequence[str], top_k: int) -> list[list[Hit]]:
         vectors = self.encode_queries(index, queries)

@@ -9,12 +9,13 @@ Results always come back in input order.
 
 from __future__ import annotations
 
+import copy
 import functools
 import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -30,6 +31,10 @@ from models.text import normalize_sentences
 logger = logging.getLogger(__name__)
 
 E5_PREFIX = "query: "
+# What a text is to the model: a query (searches, /v1/embed by default) or an entry (the indexed
+# text of a FAQ, /v1/rank candidates). Asymmetric models want another prefix before each.
+Role = Literal["query", "entry"]
+ROLES: tuple[Role, ...] = ("query", "entry")
 
 
 class ModelLoadError(ValueError):
@@ -111,6 +116,7 @@ class Encoder:
         batch_size: int,
         packed: bool = True,
         precision: str = "fp32",
+        entry_prefix: str | None = None,
     ) -> None:
         self.model = model
         self.precision = precision  # what the products run in: fp32, bf16, int8 (CPU) or fp16 (GPU)
@@ -118,7 +124,8 @@ class Encoder:
         self.name = name
         self.device = device
         self.dtype = dtype
-        self.prefix = prefix
+        self.prefix = prefix  # before queries
+        self.entry_prefix = prefix if entry_prefix is None else entry_prefix  # before entries
         self.max_length = max_length
         self.batch_size = batch_size
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
@@ -133,11 +140,14 @@ class Encoder:
         device: str = "auto",
         precision: str = "auto",
         prefix: str | None = None,
+        entry_prefix: str | None = None,
         max_length: int | None = None,
         batch_size: int = 64,
         packed: bool = True,
     ) -> Encoder:
-        """Load a model folder or hub id. The model is moved to its device here, once."""
+        """Load a model folder or hub id. The model is moved to its device here, once.
+        prefix: text before queries (None: `default_prefix`); entry_prefix: text before entries
+        (None: the same as before queries)."""
         from transformers import AutoModel, AutoTokenizer  # heavy: only when a model is loaded
         from transformers.utils import logging as hf_logging
 
@@ -191,6 +201,7 @@ class Encoder:
             device=torch_device,
             dtype=dtype,
             prefix=default_prefix(name_or_path) if prefix is None else prefix,
+            entry_prefix=entry_prefix,
             max_length=max_length or limit,
             batch_size=batch_size,
             packed=packed,
@@ -211,6 +222,19 @@ class Encoder:
             unit = f"{self.precision} emulated: slower than fp32 on this CPU"
         return f"encoder: cpu, {self.precision} ({unit})"
 
+    def prefix_of(self, role: Role) -> str:
+        if role not in ROLES:
+            raise ValueError(f"unknown role {role!r}; valid: {', '.join(ROLES)}")
+        return self.prefix if role == "query" else self.entry_prefix
+
+    def with_prefixes(self, *, prefix: str | None = None, entry_prefix: str | None = None) -> Encoder:
+        """The same loaded model with other prefixes (None: keep this one's): the evaluation compares
+        prefixes without loading the weights again."""
+        other = copy.copy(self)
+        other.prefix = self.prefix if prefix is None else prefix
+        other.entry_prefix = self.entry_prefix if entry_prefix is None else entry_prefix
+        return other
+
     @functools.cached_property
     def fingerprint(self) -> str:
         return model_fingerprint(self.name)
@@ -227,14 +251,16 @@ class Encoder:
 
     # -- tokenisation ------------------------------------------------------------------------------
 
-    def tokenize(self, texts: Sequence[str]) -> Tokenized:
-        """Normalise, prefix and tokenise (no padding). Raises ValueError for empty sentences."""
+    def tokenize(self, texts: Sequence[str], *, role: Role = "query") -> Tokenized:
+        """Normalise, put the role's prefix before and tokenise (no padding). Raises ValueError for
+        empty sentences."""
+        prefix = self.prefix_of(role)
         normalised = normalize_sentences(texts)
         if not normalised:
             return Tokenized([], [], [], [])
         # Overflow rows tell us which sentences were cut; only the first row of each is kept.
         encoding = self.tokenizer(
-            [self.prefix + t for t in normalised],
+            [prefix + t for t in normalised],
             truncation=True,
             max_length=self.max_length,
             return_overflowing_tokens=True,
@@ -253,7 +279,7 @@ class Encoder:
                 spans = np.array(encoding["offset_mapping"][row], dtype=np.int64).reshape(-1, 2)
                 # Shift spans from the prefixed string to the sentence itself; special tokens (0, 0)
                 # and prefix tokens then end at or before 0 and overlap nothing.
-                spans = np.where(spans[:, 1:2] > spans[:, 0:1], spans - len(self.prefix), 0)
+                spans = np.where(spans[:, 1:2] > spans[:, 0:1], spans - len(prefix), 0)
                 offsets[sample] = spans
         return Tokenized(normalised, input_ids, offsets, [n > 1 for n in rows])
 
@@ -345,8 +371,10 @@ class Encoder:
         poolings: Sequence[str | PoolingSpec],
         *,
         bm25: Bm25Stats | None = None,
+        role: Role = "query",
     ) -> dict[str, Encoded]:
-        """Encode once and pool every variant from the same forward passes -> {variant name: Encoded}."""
+        """Encode once and pool every variant from the same forward passes -> {variant name: Encoded}.
+        role: which prefix goes before the texts (`prefix_of`)."""
         specs = [p if isinstance(p, PoolingSpec) else parse_pooling(p) for p in poolings]
         if not specs:
             raise ValueError("no pooling variant given")
@@ -361,7 +389,7 @@ class Encoder:
                     f"pooling {spec.name!r} reaches layer {min(spec.layers)}, but the model has "
                     f"{self.num_layers} layers"
                 )
-        tokenized = self.tokenize(texts)
+        tokenized = self.tokenize(texts, role=role)
         n = len(tokenized.texts)
         weights = (
             self.bm25_token_weights(tokenized, bm25)
@@ -380,8 +408,14 @@ class Encoder:
         return {name: Encoded(v, truncated) for name, v in vectors.items()}
 
     def encode(
-        self, texts: Sequence[str], pooling: str | PoolingSpec = "mean", *, bm25: Bm25Stats | None = None
+        self,
+        texts: Sequence[str],
+        pooling: str | PoolingSpec = "mean",
+        *,
+        bm25: Bm25Stats | None = None,
+        role: Role = "query",
     ) -> Encoded:
-        """Encode sentences -> L2-normalised float32 vectors [N, H] in input order."""
+        """Encode sentences -> L2-normalised float32 vectors [N, H] in input order; role "entry"
+        puts the entry prefix before them instead of the query prefix."""
         spec = pooling if isinstance(pooling, PoolingSpec) else parse_pooling(pooling)
-        return self.encode_variants(texts, [spec], bm25=bm25)[spec.name]
+        return self.encode_variants(texts, [spec], bm25=bm25, role=role)[spec.name]

@@ -35,6 +35,19 @@ def normalize_text(text: str) -> str:
     return " ".join(unicodedata.normalize("NFC", cleaned).split())
 
 
+def normalize_prefix(prefix: str) -> str:
+    """A model prefix ('query: ') in NFC, like the texts it goes before, spaces kept as given (the
+    trailing one is part of it). Control and invisible characters (a newline or NUL from an env
+    file) are refused rather than dropped: they would move every vector unnoticed."""
+    bad = [f"U+{ord(ch):04X}" for ch in prefix if not _keep(ch) or ch in _KEPT_FORMAT_CHARS]
+    if bad:
+        raise ValueError(
+            f"the prefix {prefix!r} holds control or invisible characters ({', '.join(bad)}); give plain "
+            "text such as 'passage: ', or an empty value for no prefix"
+        )
+    return unicodedata.normalize("NFC", prefix)
+
+
 def normalize_multiline(text: str) -> str:
     """Like `normalize_text` (NFC, controls and invisible characters removed), but keeping the
     layout of text shown to people, such as a FAQ's answer: line breaks, tabs and runs of spaces

@@ -134,6 +134,9 @@ async def _rank_scores(
 ) -> np.ndarray:
     """Cosine similarity of each candidate to the query -> [N]. BM25 pooling is fitted on the
     candidates themselves, all of them: the list is the corpus at hand, and no index is involved.
+    The candidates stand where the index's entries stand, so they get the entry prefix and the
+    query the query prefix: a candidate's score is what dense search over an index of the
+    candidates gives it.
 
     The candidates go to the encoder thread a chunk of FAQSEARCH_BATCH_SIZE at a time, so searches
     queued meanwhile run between two chunks rather than after the whole list (up to 1,000 long
@@ -156,7 +159,7 @@ async def _rank_scores(
             )
             raise ApiError(499, "client_closed_request", "the client closed the connection; the rank stopped")
         chunk = distinct[start : start + step]
-        encoded = await _encoding(state.run_in_encoder(partial(encode, chunk, spec, bm25=bm25)))
+        encoded = await _encoding(state.run_in_encoder(partial(encode, chunk, spec, bm25=bm25, role="entry")))
         scores[start : start + len(chunk)] = encoded.vectors @ query_vector  # [chunk]
     position = {text: i for i, text in enumerate(distinct)}
     return scores[[position[text] for text in candidates]]  # [N]
@@ -181,7 +184,9 @@ async def embed(body: EmbedRequest, state: State) -> EmbedResponse:
     sentences = [checked_text(state, s, f"sentences[{i}]") for i, s in enumerate(body.sentences)]
     # BM25 pooling uses the served index's statistics, so the vectors match the index's.
     bm25 = state.require_searcher().index.bm25 if spec.needs_bm25 else None
-    encoded = await _encoding(state.run_in_encoder(lambda: state.encoder.encode(sentences, spec, bm25=bm25)))
+    encoded = await _encoding(
+        state.run_in_encoder(lambda: state.encoder.encode(sentences, spec, bm25=bm25, role=body.role))
+    )
     return EmbedResponse(
         vectors=encoded.vectors.tolist(),
         dim=encoded.vectors.shape[1],

@@ -110,3 +110,114 @@ def test_an_unknown_variant_lists_the_valid_ones(tmp_path):
         "error: unknown variant 'median' (not a pooling, lexical or hybrid name); valid:"
     )
     assert "bm25_lexical" in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_eval_compares_prefix_pairs_in_one_report(tmp_path, tiny_model_dir, tiny_encoder):
+    from eval.runner import evaluate_prefixes
+    from eval.testset import load_testset
+    from eval.variants import parse_variants
+
+    folder = tiny_set(tmp_path / "tiny")
+    args = ["--testset", str(folder), "--variants", "mean,bm25", "--baseline", "mean"]
+    args += [
+        "--model",
+        str(tiny_model_dir),
+        "--out",
+        str(tmp_path / "out"),
+        "--cache",
+        str(tmp_path / "cache"),
+    ]
+    args += ["--query-prefix", "query: ", "--entry-prefix", "query: ", "--entry-prefix", "passage: "]
+    result = run_in_process(args)
+    assert result.exit_code == 0, result.stderr
+    rows = [line.split(" | ")[0] for line in result.stdout.splitlines()[2:]]
+    assert rows == [
+        "| `mean ['query: '/'query: ']`",
+        "| `bm25 ['query: '/'query: ']`",
+        "| `mean ['query: '/'passage: ']`",
+        "| `bm25 ['query: '/'passage: ']`",
+    ]
+    report = json.loads((tmp_path / "out/report.json").read_text(encoding="utf-8"))
+    assert report["model"]["entry_prefix"] == ["query: ", "passage: "]
+    pairs = [("query: ", "query: "), ("query: ", "passage: ")]
+    expected = evaluate_prefixes(
+        load_testset(folder), parse_variants("mean,bm25"), tiny_encoder, pairs, baseline="mean"
+    )
+    assert [r["metrics"] for r in report["results"]] == [r.metrics for r in expected.results]
+    assert [r["p_vs_baseline"] for r in report["results"]] == [r.p_vs_baseline for r in expected.results]
+
+
+def test_one_prefix_pair_is_a_plain_report_under_it(tmp_path, tiny_model_dir, tiny_encoder):
+    from eval.runner import evaluate
+    from eval.testset import load_testset
+    from eval.variants import parse_variants
+
+    folder = tiny_set(tmp_path / "tiny")
+    args = [
+        "--testset",
+        str(folder),
+        "--variants",
+        "bm25",
+        "--baseline",
+        "bm25",
+        "--model",
+        str(tiny_model_dir),
+    ]
+    args += [
+        "--out",
+        str(tmp_path / "out"),
+        "--cache",
+        str(tmp_path / "cache"),
+        "--entry-prefix",
+        "passage: ",
+    ]
+    assert run_in_process(args).exit_code == 0
+    report = json.loads((tmp_path / "out/report.json").read_text(encoding="utf-8"))
+    assert (report["model"]["prefix"], report["model"]["entry_prefix"]) == (
+        "",
+        "passage: ",
+    )  # tiny: no e5 name
+    expected = evaluate(
+        load_testset(folder),
+        parse_variants("bm25"),
+        baseline="bm25",
+        encoder=tiny_encoder.with_prefixes(entry_prefix="passage: "),
+    )
+    assert report["results"][0]["metrics"] == expected.results[0].metrics
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (
+            [
+                "--query-prefix",
+                "a",
+                "--query-prefix",
+                "b",
+                "--query-prefix",
+                "c",
+                "--entry-prefix",
+                "d",
+                "--entry-prefix",
+                "e",
+            ],
+            "error: 3 --query-prefix and 2 --entry-prefix values: give one of a side for every value of the other",
+        ),
+        (
+            ["--entry-prefix", "a", "--entry-prefix", "b", "--precisions", "fp32,bf16"],
+            "error: compare precisions or prefix pairs, not both at once",
+        ),
+        (
+            ["--entry-prefix", "passage:\n"],
+            "error: the prefix 'passage:\\n' holds control or invisible characters",
+        ),
+    ],
+)
+def test_prefix_options_that_do_not_fit_are_one_error_line(tmp_path, tiny_model_dir, extra, message):
+    folder = tiny_set(tmp_path / "tiny")
+    result = run_in_process(
+        ["--testset", str(folder), "--variants", "mean", "--model", str(tiny_model_dir), *extra]
+    )
+    assert result.exit_code == 2
+    assert result.stderr.startswith(message) and result.stderr.count("\n") == 1

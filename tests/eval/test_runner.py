@@ -154,6 +154,7 @@ def test_dense_variants_score_the_encoders_own_cosine_ranking(tmp_path, tiny_enc
         "name": tiny_encoder.name,
         "sha256": tiny_encoder.fingerprint,
         "prefix": "",
+        "entry_prefix": "",
         "max_length": tiny_encoder.max_length,
         "precision": "fp32",
     }

@@ -18,7 +18,8 @@ class LengthEncoder:
     def __init__(self) -> None:
         self.calls: list[int] = []
 
-    def encode(self, sentences, pooling, *, bm25=None):
+    def encode(self, sentences, pooling, *, bm25=None, role="query"):
+        assert role == "entry"  # entries go behind the entry prefix
         self.calls.append(len(sentences))
         vectors = np.array([[len(s), ord(s[0])] for s in sentences], dtype=np.float32)
         return Encoded(vectors, np.zeros(len(sentences), dtype=bool))

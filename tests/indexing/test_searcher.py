@@ -165,7 +165,7 @@ def test_an_index_built_with_another_prefix_is_refused(data_dir, real_encoder):
     renamed.prefix = ""
     with pytest.raises(IndexMismatchError) as info:
         Searcher.open(data_dir, renamed)
-    assert "built with the prefix 'query: ' before every sentence but the configured prefix is ''" in str(
+    assert "built with the prefix 'query: ' before every query but the configured prefix is ''" in str(
         info.value
     )
     assert "FAQSEARCH_MODEL_PREFIX" in str(info.value)
