@@ -99,7 +99,10 @@ def embed(
             from models.morphemes import terms
             from models.text import normalize_text
 
-            bm25 = Bm25Stats.fit(terms([normalize_text(line) for line in read_lines(corpus)]))
+            bm25 = Bm25Stats.fit(
+                terms([normalize_text(line) for line in read_lines(corpus)]),
+                function_weight=get_settings().function_word_weight,
+            )
         encoder = load_encoder(model)
         encoded = encoder.encode(texts, spec, bm25=bm25)
     except (ValueError, TypeError) as exc:
@@ -207,7 +210,13 @@ def index_build(
         encoder = load_encoder(model)
         with encoding_progress() as progress:
             result = build_snapshot(
-                data_dir, encoder, spec.name, params, keep=settings.snapshot_keep, progress=progress
+                data_dir,
+                encoder,
+                spec.name,
+                params,
+                keep=settings.snapshot_keep,
+                progress=progress,
+                function_weight=settings.function_word_weight,
             )
     except (ValueError, OSError) as exc:
         raise fail(str(exc)) from exc
@@ -299,6 +308,7 @@ def search(
             rrf_k=settings.rrf_k,
             fusion=settings.hybrid_fusion,
             hybrid_weight=settings.hybrid_weight,
+            function_weight=settings.function_word_weight,
         )
         results = searcher.search(queries, top_k=top_k, mode=chosen_mode)
         assert searcher.store is not None
@@ -315,6 +325,24 @@ def search(
             )
     except (ValueError, OSError) as exc:
         raise fail(str(exc)) from exc
+
+
+def _function_weights(option: str | None) -> list[float]:
+    """--function-weights 1,0,0.25 -> [1.0, 0.0, 0.25]; the error names the bad item and the range."""
+    weights = []
+    for item in (option or "").split(","):
+        if not item.strip():
+            continue
+        try:
+            weight = float(item)
+        except ValueError:
+            weight = float("nan")
+        if not 0.0 <= weight <= 1.0:
+            raise ValueError(f"--function-weights: {item.strip()!r} is not a number within [0, 1]")
+        weights.append(weight)
+    if len(set(weights)) != len(weights):
+        raise ValueError(f"--function-weights names a weight twice: {option}")
+    return weights
 
 
 @cli.command("eval")
@@ -352,12 +380,27 @@ def eval_command(
             "'VARIANT [PRECISION]', tested against the baseline in the first. Default: FAQSEARCH_PRECISION alone.",
         ),
     ] = None,
+    function_weights: Annotated[
+        str | None,
+        typer.Option(
+            "--function-weights",
+            help="Comma-separated BM25 function-word weights in [0, 1] (e.g. 1,0,0.25): every variant at "
+            "each, named 'VARIANT [fw=F]', tested against the baseline at the first. Default: "
+            "FAQSEARCH_FUNCTION_WORD_WEIGHT alone.",
+        ),
+    ] = None,
 ) -> None:
     """Evaluate variants on a test set: write report.json, report.md and report.png to --out and
     print the Markdown table."""
     from eval.cache import VectorCache, default_cache_dir
     from eval.report import markdown_table, write_report
-    from eval.runner import evaluate, evaluate_precisions, needs_model, with_baseline
+    from eval.runner import (
+        evaluate,
+        evaluate_function_weights,
+        evaluate_precisions,
+        needs_model,
+        with_baseline,
+    )
     from eval.testset import load_testset
     from eval.variants import parse_variants
 
@@ -368,6 +411,9 @@ def eval_command(
         names = [p.strip().lower() for p in (precisions or "").split(",") if p.strip()]
         if len(set(names)) != len(names):
             raise ValueError(f"--precisions names a precision twice: {precisions}")
+        weights = _function_weights(function_weights)
+        if weights and names:
+            raise ValueError("give --precisions or --function-weights, not both: each is its own report")
         encoders = {name: load_encoder(model, precision=name) for name in names}
         encoder = None
         if not encoders and needs_model(chosen, loaded):
@@ -378,11 +424,33 @@ def eval_command(
         ):
             if encoders:
                 report = evaluate_precisions(
-                    loaded, chosen, encoders, baseline=baseline, cache=vector_cache, progress=progress
+                    loaded,
+                    chosen,
+                    encoders,
+                    baseline=baseline,
+                    cache=vector_cache,
+                    progress=progress,
+                    function_weight=settings.function_word_weight,
+                )
+            elif weights:
+                report = evaluate_function_weights(
+                    loaded,
+                    chosen,
+                    weights,
+                    baseline=baseline,
+                    encoder=encoder,
+                    cache=vector_cache,
+                    progress=progress,
                 )
             else:
                 report = evaluate(
-                    loaded, chosen, baseline=baseline, encoder=encoder, cache=vector_cache, progress=progress
+                    loaded,
+                    chosen,
+                    baseline=baseline,
+                    encoder=encoder,
+                    cache=vector_cache,
+                    progress=progress,
+                    function_weight=settings.function_word_weight,
                 )
         paths = write_report(report, out or Path("eval/reports") / loaded.name)
     except (ValueError, OSError) as exc:
