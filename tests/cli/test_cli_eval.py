@@ -110,3 +110,18 @@ def test_an_unknown_variant_lists_the_valid_ones(tmp_path):
         "error: unknown variant 'median' (not a pooling, lexical or hybrid name); valid:"
     )
     assert "bm25_lexical" in result.stderr and result.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("weights", ["1,2", "1,x", "0,0"])
+def test_bad_function_weights_say_what_is_valid(tmp_path, weights):
+    folder = tiny_set(tmp_path / "tiny")
+    result = run_in_process(
+        ["--testset", str(folder), "--variants", "bm25_lexical", "--function-weights", weights]
+    )
+    assert result.exit_code == 2
+    expected = {
+        "1,2": "error: --function-weights: '2' is not a number within [0, 1]",
+        "1,x": "error: --function-weights: 'x' is not a number within [0, 1]",
+        "0,0": "error: --function-weights names a weight twice: 0,0",
+    }[weights]
+    assert result.stderr.strip() == expected
