@@ -112,6 +112,7 @@ class ServiceState:
             self.encoder,
             pooling=self.settings.pooling,
             store=self.store,
+            function_weight=self.settings.function_word_weight,
             **self._searcher_options,
         )
 
@@ -191,6 +192,7 @@ class ServiceState:
             IndexParams(type=self.settings.index_type),
             keep=self.settings.snapshot_keep,
             progress=progress,
+            function_weight=self.settings.function_word_weight,
         )
         info = result.snapshot
         return LoadedIndex.load(info.path, info.manifest, info.version)

@@ -2,7 +2,7 @@
 
 One SQLite file, one row per (namespace, text). The namespace is a hash of everything a vector
 depends on besides its text: the model's weights (sha256), the text prefix, max_length, the
-pooling variant and, for BM25 pooling only, the BM25 statistics; change any of them and the lookup
+pooling variant and, for BM25 pooling only, the BM25 statistics (function-word weight included); change any of them and the lookup
 misses instead of returning a stale vector. Vectors are stored as raw float32 bytes, so a hit gives
 bit-identical numbers to the run that wrote it. Token vectors (all layers) are not cached: at
 13 x T x 384 floats per sentence they would be ~500 KB each; pooled vectors are 1.5 KB.
@@ -37,6 +37,7 @@ def bm25_fingerprint(stats: Bm25Stats) -> str:
     """sha256 of everything in the statistics that a BM25 weight depends on."""
     digest = hashlib.sha256()
     params = [stats.n_docs, stats.avgdl, stats.unseen_idf, stats.k1, stats.b, stats.epsilon]
+    params.append(stats.function_weight)
     digest.update(json.dumps(params).encode())
     digest.update(json.dumps(stats.vocab, ensure_ascii=False).encode())
     digest.update(np.ascontiguousarray(stats.idf, dtype=np.float64).tobytes())

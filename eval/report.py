@@ -66,6 +66,23 @@ def precision_rule_table(report: Report) -> list[str]:
     return lines
 
 
+def function_weights_table(report: Report) -> list[str]:
+    """Each variant at each function-word weight against itself at the first weight."""
+    first = report.function_weights[0]["against"]
+    label = _LABELS[report.function_weights[0]["metric"]]
+    lines = [
+        f"Function-word weight: each variant against itself at weight {first:g}:",
+        "",
+        f"| variant | function-word weight | Δ {label} vs {first:g} | p |",
+        "|---|---|---|---|",
+    ]
+    for row in report.function_weights:
+        lines.append(
+            f"| `{row['variant']}` | {row['function_weight']:g} | {row['delta']:+.4f} | {_p(row['p'])} |"
+        )
+    return lines
+
+
 def markdown(report: Report) -> str:
     size = f"{report.size:,} {'queries' if report.kind == 'ranking' else 'sentence pairs'}"
     model = (
@@ -84,6 +101,8 @@ def markdown(report: Report) -> str:
     ]
     if report.precision_rule:
         lines += ["", *precision_rule_table(report)]
+    if report.function_weights:
+        lines += ["", *function_weights_table(report)]
     reasons = dict.fromkeys(s["reason"] for s in report.skipped)  # one line per reason, in order
     for reason in reasons:
         names = ", ".join(f"`{s['variant']}`" for s in report.skipped if s["reason"] == reason)

@@ -118,14 +118,18 @@ def _entries(testset: RankingSet) -> list[FaqEntry]:
     return [FaqEntry(id=entry.id, question=entry.text) for entry in testset.corpus]
 
 
-def lexical_index(testset: RankingSet) -> LoadedIndex:
+def lexical_index(testset: RankingSet, function_weight: float = 1.0) -> LoadedIndex:
     """The corpus indexed by `index_from_entries`, as the rebuild job does, but without sentence
     vectors: its lexical half and BM25 statistics, which no pooling changes, serve every variant."""
     from indexing.build import index_from_entries
     from indexing.vector_index import IndexParams
 
     index, _ = index_from_entries(
-        _entries(testset), cast("Encoder", _NoVectors()), "mean", IndexParams(type="flat")
+        _entries(testset),
+        cast("Encoder", _NoVectors()),
+        "mean",
+        IndexParams(type="flat"),
+        function_weight=function_weight,
     )
     return index
 

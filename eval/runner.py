@@ -63,6 +63,8 @@ class Report:
     skipped: list[dict[str, str]] = field(default_factory=list)
     # precision reports only: each variant in each other precision against itself in the first one
     precision_rule: list[dict[str, Any]] = field(default_factory=list)
+    # function-weight reports only: each variant at each other factor against itself at the first
+    function_weights: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def metric_names(self) -> tuple[str, ...]:
@@ -79,6 +81,7 @@ class Report:
             "results": [vars(r) for r in self.results],
             "skipped": self.skipped,
             **({"precision_rule": self.precision_rule} if self.precision_rule else {}),
+            **({"function_weights": self.function_weights} if self.function_weights else {}),
         }
 
 
@@ -120,8 +123,10 @@ def evaluate(
     encoder: Encoder | None = None,
     cache: VectorCache | None = None,
     progress: Progress | None = None,
+    function_weight: float = 1.0,
 ) -> Report:
-    """Score every variant on `testset` against `baseline` (added to the variants if missing)."""
+    """Score every variant on `testset` against `baseline` (added to the variants if missing), with
+    BM25 statistics of the given function-word weight."""
     variants, base = with_baseline(variants, baseline)
     if isinstance(testset, StsSet):
         if base.ranking_only:
@@ -133,10 +138,12 @@ def evaluate(
     if needs_model(variants, testset) and encoder is None:
         raise ValueError("these variants need a sentence encoder (a model)")
     if isinstance(testset, RankingSet):
-        results = _evaluate_ranking(testset, variants, base, encoder, cache, progress)
+        per_query = _ranking_per_query(testset, variants, encoder, cache, progress, function_weight)
+        results = _ranking_statistics(per_query, base.name)
         kind, size, test = "ranking", len(testset.queries), RANKING_TEST
     else:
-        results = _evaluate_sts(testset, variants, base, encoder, cache, progress)
+        predicted, gold = _sts_predicted(testset, variants, encoder, cache, progress, function_weight)
+        results = _sts_statistics(predicted, gold, base.name)
         kind, size, test = "sts", len(testset.pairs), STS_TEST
     return Report(
         testset=testset.name,
@@ -160,23 +167,12 @@ def _needs_bm25(poolings: list[str]) -> bool:
     return any(parse_pooling(p).needs_bm25 for p in poolings)
 
 
-def _fit_bm25(texts: list[str]) -> Bm25Stats:
+def _fit_bm25(texts: list[str], function_weight: float) -> Bm25Stats:
     """BM25 statistics as the index builder fits them (`index_from_entries`): Kiwi terms, then fit."""
     from models.bm25 import Bm25Stats
     from models.morphemes import terms
 
-    return Bm25Stats.fit(terms(texts))
-
-
-def _evaluate_ranking(
-    testset: RankingSet,
-    variants: list[Variant],
-    base: Variant,
-    encoder: Encoder | None,
-    cache: VectorCache | None,
-    progress: Progress | None,
-) -> list[VariantResult]:
-    return _ranking_statistics(_ranking_per_query(testset, variants, encoder, cache, progress), base.name)
+    return Bm25Stats.fit(terms(texts), function_weight=function_weight)
 
 
 def _ranking_per_query(
@@ -185,12 +181,13 @@ def _ranking_per_query(
     encoder: Encoder | None,
     cache: VectorCache | None,
     progress: Progress | None,
+    function_weight: float = 1.0,
 ) -> dict[str, dict[str, np.ndarray]]:
     """{variant name: {metric: [Q] per-query values}}."""
     from eval.retrieval import PrecomputedEncoder, lexical_index, ranking_runs
 
     poolings = _poolings(variants)
-    base_index = lexical_index(testset)
+    base_index = lexical_index(testset, function_weight)
     source = None
     if poolings:
         assert encoder is not None
@@ -245,24 +242,13 @@ def _ranking_statistics(per_query: dict[str, dict[str, np.ndarray]], baseline: s
     return results
 
 
-def _evaluate_sts(
-    testset: StsSet,
-    variants: list[Variant],
-    base: Variant,
-    encoder: Encoder | None,
-    cache: VectorCache | None,
-    progress: Progress | None,
-) -> list[VariantResult]:
-    predicted, gold = _sts_predicted(testset, variants, encoder, cache, progress)
-    return _sts_statistics(predicted, gold, base.name)
-
-
 def _sts_predicted(
     testset: StsSet,
     variants: list[Variant],
     encoder: Encoder | None,
     cache: VectorCache | None,
     progress: Progress | None,
+    function_weight: float = 1.0,
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """({variant name: [P] pair cosines}, [P] gold scores)."""
     from eval.retrieval import pair_similarities
@@ -273,7 +259,7 @@ def _sts_predicted(
     texts = list(dict.fromkeys(t for pair in pairs for t in pair))
     poolings = _poolings(variants)
     # An STS set has no corpus: BM25 statistics are fitted on its own sentences, each counted once.
-    bm25 = _fit_bm25(texts) if _needs_bm25(poolings) else None
+    bm25 = _fit_bm25(texts, function_weight) if _needs_bm25(poolings) else None
     vectors = pooled_vectors(encoder, texts, poolings, bm25=bm25, cache=cache, progress=progress)
     return {v.name: pair_similarities(pairs, vectors[v.pooling or ""]) for v in variants}, gold
 
@@ -296,6 +282,23 @@ def _sts_statistics(predicted: dict[str, np.ndarray], gold: np.ndarray, baseline
     return results
 
 
+def _against_self(
+    ranking: dict[str, dict[str, np.ndarray]],
+    predicted: dict[str, np.ndarray],
+    gold: np.ndarray,
+    name: str,
+    reference: str,
+) -> tuple[str, float, float]:
+    """(main metric, its difference name - reference, p) with the report's own paired test."""
+    if ranking:
+        metric = "mrr@10"
+        a, b = ranking[name][metric], ranking[reference][metric]
+        return metric, float((a - b).mean()), float(paired_randomization_tests(a[:, None], b[:, None])[0])
+    metric = "spearman"
+    cmp = sts_paired_bootstrap(predicted[name], predicted[reference], gold, metric=metric)
+    return metric, float(cmp.difference), float(cmp.p_value)
+
+
 # The precision quality rule (eval/README.md, "Precision"): a precision may serve `auto` only if, on
 # every set, each variant's main metric is within this of the same variant in fp32 and not
 # significantly worse.
@@ -316,15 +319,7 @@ def _precision_rule(
     for precision in precisions[1:]:
         for variant in variants:
             name, reference = precision_name(variant, precision), precision_name(variant, first)
-            if ranking:
-                metric = "mrr@10"
-                a, b = ranking[name][metric], ranking[reference][metric]
-                delta = float((a - b).mean())
-                p = float(paired_randomization_tests(a[:, None], b[:, None])[0])
-            else:
-                metric = "spearman"
-                cmp = sts_paired_bootstrap(predicted[name], predicted[reference], gold, metric=metric)
-                delta, p = float(cmp.difference), float(cmp.p_value)
+            metric, delta, p = _against_self(ranking, predicted, gold, name, reference)
             eligible = delta >= -PRECISION_TOLERANCE and not (delta < 0 and p < PRECISION_ALPHA)
             rows.append(
                 {
@@ -395,6 +390,7 @@ def _evaluate_across(
     baseline: str,
     cache: VectorCache | None,
     progress: Progress | None,
+    function_weight: float = 1.0,
 ) -> _Across:
     """Every variant under every encoder of `encoders` ({label: encoder}), tested against `baseline`
     under the first. Variants without a neural model (lexical) depend on no encoder setting and are
@@ -418,10 +414,11 @@ def _evaluate_across(
     gold = np.zeros(0)
     for label, encoder in encoders.items():
         if isinstance(testset, RankingSet):
-            for name, per_query in _ranking_per_query(testset, variants, encoder, cache, progress).items():
+            per_variant = _ranking_per_query(testset, variants, encoder, cache, progress, function_weight)
+            for name, per_query in per_variant.items():
                 ranking[precision_name(name, label)] = per_query
         else:
-            scores, gold = _sts_predicted(testset, variants, encoder, cache, progress)
+            scores, gold = _sts_predicted(testset, variants, encoder, cache, progress, function_weight)
             for name, cosines in scores.items():
                 predicted[precision_name(name, label)] = cosines
     base_name = precision_name(base.name, first)
@@ -452,12 +449,21 @@ def evaluate_precisions(
     baseline: str,
     cache: VectorCache | None = None,
     progress: Progress | None = None,
+    function_weight: float = 1.0,
 ) -> Report:
     """Every variant under every precision of `encoders` ({precision: the encoder loaded in it}),
     tested against `baseline` in the first precision: the report the precision quality rule reads
     (eval/README.md, "Precision"). Variants without a neural model (lexical) do not depend on the
     precision and are left out."""
-    across = _evaluate_across(testset, variants, encoders, baseline=baseline, cache=cache, progress=progress)
+    across = _evaluate_across(
+        testset,
+        variants,
+        encoders,
+        baseline=baseline,
+        cache=cache,
+        progress=progress,
+        function_weight=function_weight,
+    )
     report = across.report
     assert report.model is not None
     report.model["precision"] = list(encoders)
@@ -476,6 +482,7 @@ def evaluate_prefixes(
     baseline: str,
     cache: VectorCache | None = None,
     progress: Progress | None = None,
+    function_weight: float = 1.0,
 ) -> Report:
     """Every variant under every (query prefix, entry prefix) pair of `pairs`, named
     `VARIANT ['query: '/'passage: ']` (`prefix_label`), tested against `baseline` under the first
@@ -492,9 +499,96 @@ def evaluate_prefixes(
         )
     encoders = {prefix_label(q, e): encoder.with_prefixes(prefix=q, entry_prefix=e) for q, e in pairs}
     report = _evaluate_across(
-        testset, variants, encoders, baseline=baseline, cache=cache, progress=progress
+        testset,
+        variants,
+        encoders,
+        baseline=baseline,
+        cache=cache,
+        progress=progress,
+        function_weight=function_weight,
     ).report
     assert report.model is not None
     report.model["prefix"] = [q for q, _ in pairs]
     report.model["entry_prefix"] = [e for _, e in pairs]
     return report
+
+
+def function_weight_name(variant: str, weight: float) -> str:
+    """How a variant at one function-word weight is named in a function-weight report: `bm25 [fw=0]`."""
+    return f"{variant} [fw={weight:g}]"
+
+
+def evaluate_function_weights(
+    testset: RankingSet | StsSet,
+    variants: list[Variant],
+    weights: list[float],
+    *,
+    baseline: str,
+    encoder: Encoder | None = None,
+    cache: VectorCache | None = None,
+    progress: Progress | None = None,
+) -> Report:
+    """Every variant at every BM25 function-word weight (`models.bm25`), named `VARIANT [fw=F]`,
+    tested against `baseline` at the first weight; `function_weights` holds each variant at each
+    other weight against itself at the first (eval/README.md, "Function-word weight"). Variants
+    that read no BM25 weight (dense without bm25 pooling) give the same numbers at every weight."""
+    from models.bm25 import check_function_weight
+
+    weights = [check_function_weight(w) for w in weights]
+    if not weights or len(set(weights)) != len(weights):
+        raise ValueError(f"give distinct function-word weights, got {weights}")
+    variants, base = with_baseline(variants, baseline)
+    if isinstance(testset, StsSet):
+        if base.ranking_only:
+            raise ValueError(f"baseline {base.name!r} does not apply to an STS set: {SKIP_ON_STS}")
+        skipped = [{"variant": v.name, "reason": SKIP_ON_STS} for v in variants if v.ranking_only]
+        variants = [v for v in variants if not v.ranking_only]
+    else:
+        skipped = []
+    if needs_model(variants, testset) and encoder is None:
+        raise ValueError("these variants need a sentence encoder (a model)")
+    ranking: dict[str, dict[str, np.ndarray]] = {}
+    predicted: dict[str, np.ndarray] = {}
+    gold = np.zeros(0)
+    for weight in weights:
+        if isinstance(testset, RankingSet):
+            per_query = _ranking_per_query(testset, variants, encoder, cache, progress, weight)
+            for name, values in per_query.items():
+                ranking[function_weight_name(name, weight)] = values
+        else:
+            scores, gold = _sts_predicted(testset, variants, encoder, cache, progress, weight)
+            for name, cosines in scores.items():
+                predicted[function_weight_name(name, weight)] = cosines
+    base_name = function_weight_name(base.name, weights[0])
+    if isinstance(testset, RankingSet):
+        results = _ranking_statistics(ranking, base_name)
+        kind, size, test = "ranking", len(testset.queries), RANKING_TEST
+    else:
+        results = _sts_statistics(predicted, gold, base_name)
+        kind, size, test = "sts", len(testset.pairs), STS_TEST
+    rows = []
+    for weight in weights[1:]:
+        for v in variants:
+            name, reference = function_weight_name(v.name, weight), function_weight_name(v.name, weights[0])
+            metric, delta, p = _against_self(ranking, predicted, gold, name, reference)
+            rows.append(
+                {
+                    "variant": v.name,
+                    "function_weight": weight,
+                    "against": weights[0],
+                    "metric": metric,
+                    "delta": _round(delta),
+                    "p": _round(p),
+                }
+            )
+    return Report(
+        testset=testset.name,
+        kind=kind,
+        size=size,
+        model=_model_info(encoder) if needs_model(variants, testset) else None,
+        baseline=base_name,
+        significance=test,
+        results=results,
+        skipped=skipped,
+        function_weights=rows,
+    )

@@ -99,7 +99,10 @@ def embed(
             from models.morphemes import terms
             from models.text import normalize_text
 
-            bm25 = Bm25Stats.fit(terms([normalize_text(line) for line in read_lines(corpus)]))
+            bm25 = Bm25Stats.fit(
+                terms([normalize_text(line) for line in read_lines(corpus)]),
+                function_weight=get_settings().function_word_weight,
+            )
         encoder = load_encoder(model)
         encoded = encoder.encode(texts, spec, bm25=bm25)
     except (ValueError, TypeError) as exc:
@@ -207,7 +210,13 @@ def index_build(
         encoder = load_encoder(model)
         with encoding_progress() as progress:
             result = build_snapshot(
-                data_dir, encoder, spec.name, params, keep=settings.snapshot_keep, progress=progress
+                data_dir,
+                encoder,
+                spec.name,
+                params,
+                keep=settings.snapshot_keep,
+                progress=progress,
+                function_weight=settings.function_word_weight,
             )
     except (ValueError, OSError) as exc:
         raise fail(str(exc)) from exc
@@ -299,6 +308,7 @@ def search(
             rrf_k=settings.rrf_k,
             fusion=settings.hybrid_fusion,
             hybrid_weight=settings.hybrid_weight,
+            function_weight=settings.function_word_weight,
         )
         results = searcher.search(queries, top_k=top_k, mode=chosen_mode)
         assert searcher.store is not None
@@ -315,6 +325,24 @@ def search(
             )
     except (ValueError, OSError) as exc:
         raise fail(str(exc)) from exc
+
+
+def _function_weights(option: str | None) -> list[float]:
+    """--function-weights 1,0,0.25 -> [1.0, 0.0, 0.25]; the error names the bad item and the range."""
+    weights = []
+    for item in (option or "").split(","):
+        if not item.strip():
+            continue
+        try:
+            weight = float(item)
+        except ValueError:
+            weight = float("nan")
+        if not 0.0 <= weight <= 1.0:
+            raise ValueError(f"--function-weights: {item.strip()!r} is not a number within [0, 1]")
+        weights.append(weight)
+    if len(set(weights)) != len(weights):
+        raise ValueError(f"--function-weights names a weight twice: {option}")
+    return weights
 
 
 @cli.command("eval")
@@ -369,6 +397,15 @@ def eval_command(
             "Default: FAQSEARCH_ENTRY_PREFIX, unset: the query prefix.",
         ),
     ] = None,
+    function_weights: Annotated[
+        str | None,
+        typer.Option(
+            "--function-weights",
+            help="Comma-separated BM25 function-word weights in [0, 1] (e.g. 1,0,0.25): every variant at "
+            "each, named 'VARIANT [fw=F]', tested against the baseline at the first. Default: "
+            "FAQSEARCH_FUNCTION_WORD_WEIGHT alone.",
+        ),
+    ] = None,
 ) -> None:
     """Evaluate variants on a test set: write report.json, report.md and report.png to --out and
     print the Markdown table."""
@@ -376,6 +413,7 @@ def eval_command(
     from eval.report import markdown_table, write_report
     from eval.runner import (
         evaluate,
+        evaluate_function_weights,
         evaluate_precisions,
         evaluate_prefixes,
         needs_model,
@@ -404,6 +442,11 @@ def eval_command(
             )
             if len(pairs) > 1 and len(names) > 1:
                 raise ValueError("compare precisions or prefix pairs, not both at once")
+        weights = _function_weights(function_weights)
+        if weights and names:
+            raise ValueError("give --precisions or --function-weights, not both: each is its own report")
+        if weights and len(pairs) > 1:
+            raise ValueError("give prefix pairs or --function-weights, not both: each is its own report")
         encoders = {name: load_encoder(model, precision=name) for name in names}
         encoder = None
         if len(pairs) > 1 and len(encoders) == 1:  # prefix pairs in the one precision named
@@ -426,15 +469,44 @@ def eval_command(
             if len(pairs) > 1:
                 assert encoder is not None
                 report = evaluate_prefixes(
-                    loaded, chosen, encoder, pairs, baseline=baseline, cache=vector_cache, progress=progress
+                    loaded,
+                    chosen,
+                    encoder,
+                    pairs,
+                    baseline=baseline,
+                    cache=vector_cache,
+                    progress=progress,
+                    function_weight=settings.function_word_weight,
                 )
             elif encoders:
                 report = evaluate_precisions(
-                    loaded, chosen, encoders, baseline=baseline, cache=vector_cache, progress=progress
+                    loaded,
+                    chosen,
+                    encoders,
+                    baseline=baseline,
+                    cache=vector_cache,
+                    progress=progress,
+                    function_weight=settings.function_word_weight,
+                )
+            elif weights:
+                report = evaluate_function_weights(
+                    loaded,
+                    chosen,
+                    weights,
+                    baseline=baseline,
+                    encoder=encoder,
+                    cache=vector_cache,
+                    progress=progress,
                 )
             else:
                 report = evaluate(
-                    loaded, chosen, baseline=baseline, encoder=encoder, cache=vector_cache, progress=progress
+                    loaded,
+                    chosen,
+                    baseline=baseline,
+                    encoder=encoder,
+                    cache=vector_cache,
+                    progress=progress,
+                    function_weight=settings.function_word_weight,
                 )
         paths = write_report(report, out or Path("eval/reports") / loaded.name)
     except (ValueError, OSError) as exc:

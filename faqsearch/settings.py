@@ -63,6 +63,12 @@ class Settings(BaseSettings):
         "dense", description="Default search mode (dense with bm25 pooling: see eval/README.md)."
     )
     rrf_k: int = Field(60, ge=1, description="k of reciprocal rank fusion in hybrid search.")
+    function_word_weight: float = Field(
+        1.0,
+        description="Factor in [0, 1] of the BM25 weight of particles, endings, suffixes and symbols, in "
+        "BM25 pooling, lexical search and the search page (1 = plain BM25; eval/README.md). Kept in "
+        "the index: change it, then rebuild.",
+    )
 
     # -- the HTTP service (`faqsearch serve`) --
     host: str = Field("127.0.0.1", description="Address `faqsearch serve` listens on.")
@@ -118,6 +124,17 @@ class Settings(BaseSettings):
         from models.text import normalize_prefix  # torch-free
 
         return None if value is None else normalize_prefix(value)
+
+    @field_validator("function_word_weight")
+    @classmethod
+    def _valid_function_word_weight(cls, value: float) -> float:
+        # Not models.bm25's check: that imports numpy, whose BLAS reads thread settings on import.
+        if not 0.0 <= value <= 1.0:
+            raise ValueError(
+                f"must be within [0, 1] (0: particles, endings, suffixes and symbols count for nothing; "
+                f"1: as much as content words), got {value}"
+            )
+        return value
 
     @field_validator("threads")
     @classmethod

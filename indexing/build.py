@@ -89,12 +89,14 @@ def index_from_entries(
     corpus_hash: str = "",
     store_revision: int = 0,
     progress: Progress | None = None,
+    function_weight: float = 1.0,
 ) -> tuple[LoadedIndex, float]:
-    """Encode entries and build every part of an index in memory -> (index, seconds spent encoding)."""
+    """Encode entries and build every part of an index in memory -> (index, seconds spent encoding).
+    `function_weight`: the BM25 weight factor of function morphemes (`models.bm25`)."""
     spec = parse_pooling(pooling)
     questions = [entry.question for entry in entries]
     corpus_terms = terms(questions)
-    bm25 = Bm25Stats.fit(corpus_terms)
+    bm25 = Bm25Stats.fit(corpus_terms, function_weight=function_weight)
     started = time.perf_counter()
     vectors = encode_entries(encoder, questions, spec.name, bm25 if spec.needs_bm25 else None, progress)
     encode_seconds = time.perf_counter() - started
@@ -118,7 +120,14 @@ def index_from_entries(
         "index": vector_index.params.to_dict(),
         "corpus_sha256": corpus_hash,
         "store_revision": store_revision,
-        "bm25": {"k1": bm25.k1, "b": bm25.b, "n_docs": bm25.n_docs, "avgdl": bm25.avgdl},
+        # Informational, copied from the statistics (bm25_params.json), which the checks read.
+        "bm25": {
+            "k1": bm25.k1,
+            "b": bm25.b,
+            "n_docs": bm25.n_docs,
+            "avgdl": bm25.avgdl,
+            "function_weight": bm25.function_weight,
+        },
         "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "libraries": library_versions(),
     }
@@ -144,6 +153,7 @@ def build_snapshot(
     *,
     keep: int = 3,
     progress: Progress | None = None,
+    function_weight: float = 1.0,
 ) -> BuildResult:
     """Rebuild the index of `data_dir` from its store and switch to it atomically."""
     started = time.perf_counter()
@@ -162,6 +172,7 @@ def build_snapshot(
         corpus_hash=state.content_hash,
         store_revision=state.revision,
         progress=progress,
+        function_weight=function_weight,
     )
     snapshots = Snapshots(data_dir, keep=keep)
     snapshots.cleanup()  # leftovers of builds that were killed

@@ -21,7 +21,7 @@ import numpy as np
 
 from indexing.lexical import LexicalIndex
 from indexing.vector_index import IndexParams, VectorIndex
-from models.bm25 import Bm25Stats
+from models.bm25 import Bm25FormatError, Bm25Stats
 
 FORMAT_VERSION = 1
 INDEX_FILE = "index.faiss"
@@ -29,7 +29,8 @@ LABELS_FILE = "labels.json"
 
 
 class IndexMismatchError(ValueError):
-    """The snapshot was built with another model, prefix or pooling than the one configured."""
+    """The snapshot was built with another model, prefix, pooling or function-word weight than the
+    one configured, or by a version whose BM25 terms this one does not read."""
 
 
 class DamagedSnapshotError(ValueError):
@@ -100,6 +101,11 @@ class LoadedIndex:
             bm25 = Bm25Stats.load(folder)
             reading = "lexical.*"
             lexical = LexicalIndex.load(folder, bm25)
+        except Bm25FormatError as exc:  # not damaged: written by an older version, with other terms
+            raise IndexMismatchError(
+                f"snapshot {folder} was built by an older version of faqsearch whose BM25 terms and "
+                f"weights this one does not read ({exc}). Rebuild the index (faqsearch index build)"
+            ) from exc
         except Exception as exc:  # any parse failure of any file means the same: damaged
             raise DamagedSnapshotError(
                 f"snapshot {folder} is incomplete or damaged: {reading}: {type(exc).__name__}: {exc}. "
@@ -129,12 +135,15 @@ class LoadedIndex:
         pooling: str | None,
         dim: int,
         entry_prefix: str | None = None,
+        function_weight: float | None = None,
     ) -> None:
-        """Refuse to serve an index built by another model, prefix, token limit or pooling, naming
-        both sides. (The entry prefix goes before every indexed text, so another one moves every
-        vector of the index; another query prefix moves every query's; another token limit moves
-        the vectors of the entries longer than the lower one.) entry_prefix None: = prefix, and a
-        manifest without one was built with its entries behind its query prefix."""
+        """Refuse to serve an index built by another model, prefix, token limit, pooling or
+        function-word weight, naming both sides. (The entry prefix goes before every indexed text,
+        so another one moves every vector of the index; another query prefix moves every query's;
+        another token limit moves the vectors of the entries longer than the lower one; another
+        function-word weight moves every BM25 weight.) entry_prefix None: = prefix, and a manifest
+        without one was built with its entries behind its query prefix; `pooling` and
+        `function_weight` None: not checked."""
         built = self.manifest["model"]
         entry_prefix = prefix if entry_prefix is None else entry_prefix
         problems = []
@@ -163,13 +172,18 @@ class LoadedIndex:
             problems.append(
                 f"it was built with pooling {self.pooling!r} but the configured pooling is {pooling!r}"
             )
+        if function_weight is not None and function_weight != self.bm25.function_weight:
+            problems.append(
+                f"it was built with function-word weight {self.bm25.function_weight:g} but the configured "
+                f"FAQSEARCH_FUNCTION_WORD_WEIGHT is {function_weight:g}"
+            )
         if problems:
             raise IndexMismatchError(
                 f"index {self.version or '(unsaved)'} does not match the configuration: "
                 + "; ".join(problems)
                 + ". Rebuild the index with the configured settings (faqsearch index build), or set "
                 "FAQSEARCH_MODEL / FAQSEARCH_MODEL_PREFIX / FAQSEARCH_ENTRY_PREFIX / FAQSEARCH_MAX_LENGTH / "
-                "FAQSEARCH_POOLING to what the index was built with."
+                "FAQSEARCH_POOLING / FAQSEARCH_FUNCTION_WORD_WEIGHT to what the index was built with."
             )
 
     def labels_to_ids(self, labels: np.ndarray) -> list[str | None]:

@@ -144,9 +144,10 @@ class Searcher:
         store: FaqStore | None = None,
         fusion: str = "rrf",
         hybrid_weight: float = DEFAULT_HYBRID_WEIGHT,
+        function_weight: float | None = None,
     ) -> Searcher:
-        """Load the current snapshot of `data_dir`, check it matches `encoder` (and `pooling` if
-        given), and apply the store's writes made since it was built. `store`: an already open
+        """Load the current snapshot of `data_dir`, check it matches `encoder` (and `pooling` and
+        the BM25 `function_weight` if given), and apply the store's writes made since it was built. `store`: an already open
         store of `data_dir` to share (the service keeps one); default: open one."""
         data_dir = Path(data_dir)
         info = Snapshots(data_dir).current_info()
@@ -163,6 +164,7 @@ class Searcher:
             max_length=encoder.max_length,
             pooling=parse_pooling(pooling).name if pooling else None,
             dim=encoder.dim,
+            function_weight=function_weight,
         )
         searcher = cls(
             encoder,

@@ -10,6 +10,12 @@ summand of the Okapi BM25 score, as rank_bm25 computes it:
 with |s| the number of morphemes of s. rank_bm25 floors the idf of terms found in more than half
 the documents at epsilon * mean idf (clipped at 0 here); terms unseen in the corpus get `unseen_idf`, the idf a term
 found in exactly one document has (as rare as the rarest known word).
+
+Function morphemes carry grammar, not content: two questions sharing only 어디/에/하/나요/? are not
+about the same thing. So the weight of a term of a function class (`FUNCTION_TAGS`: particles J,
+endings E, suffixes XS, symbols S, attached codas Z) is multiplied by `function_weight` (in [0, 1];
+1 = plain BM25). The factor is part of the statistics and saved with them, so pooling, lexical
+search and the search page's shading, which all weigh through `term_weights`, always agree.
 """
 
 from __future__ import annotations
@@ -25,11 +31,36 @@ import numpy as np
 
 from models.morphemes import Morpheme
 
-FORMAT_VERSION = 1
+# 2: terms with the finer tag classes of `models.morphemes.term_tag`, and `function_weight`.
+FORMAT_VERSION = 2
 _PARAMS_FILE = "bm25_params.json"
 _VOCAB_FILE = "bm25_vocab.json"
 _DF_FILE = "bm25_df.npy"
 _IDF_FILE = "bm25_idf.npy"
+
+# Tag classes (`models.morphemes.term_tag`) whose terms are function words. Foreign words (SL),
+# hanja (SH) and numbers (SN) are content despite Kiwi's S: "OTP", "2층"'s 2, "1588" say what a
+# question is about. Web tokens (W: URLs, e-mails, serial numbers) are content too. Z_CODA is a
+# final consonant split off a particle or ending (했어욥), so it goes with them.
+FUNCTION_TAGS = frozenset({"J", "E", "XS", "S", "Z"})
+
+
+def is_function_term(term: str) -> bool:
+    """Whether a `form/T` term is a function morpheme (its form may itself contain a `/`)."""
+    return term.rpartition("/")[2] in FUNCTION_TAGS
+
+
+def check_function_weight(value: float) -> float:
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(
+            f"the function-word weight must be within [0, 1] (0: particles, endings, suffixes and "
+            f"symbols count for nothing; 1: as much as content words), got {value}"
+        )
+    return float(value)
+
+
+class Bm25FormatError(ValueError):
+    """Saved statistics of another format version: refit them (rebuild the index)."""
 
 
 @dataclass
@@ -45,14 +76,22 @@ class Bm25Stats:
     k1: float = 1.5
     b: float = 0.75
     epsilon: float = 0.25
+    function_weight: float = 1.0  # factor of function terms' weights (see the module docstring)
     _index: dict[str, int] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._index = {term: i for i, term in enumerate(self.vocab)}
+        self.function_weight = check_function_weight(self.function_weight)
 
     @classmethod
     def fit(
-        cls, corpus_terms: Sequence[Sequence[str]], *, k1: float = 1.5, b: float = 0.75, epsilon: float = 0.25
+        cls,
+        corpus_terms: Sequence[Sequence[str]],
+        *,
+        k1: float = 1.5,
+        b: float = 0.75,
+        epsilon: float = 0.25,
+        function_weight: float = 1.0,
     ) -> Bm25Stats:
         """Fit on the corpus, one list of terms (see `models.morphemes.terms`) per document."""
         from rank_bm25 import BM25Okapi
@@ -78,6 +117,7 @@ class Bm25Stats:
             k1=k1,
             b=b,
             epsilon=epsilon,
+            function_weight=function_weight,
         )
 
     def idf_of(self, term: str) -> float:
@@ -85,10 +125,19 @@ class Bm25Stats:
         return self.unseen_idf if index is None else float(self.idf[index])
 
     def term_weights(self, terms: Sequence[str]) -> dict[str, float]:
-        """BM25 weight of each distinct term of one sentence, with that sentence's tf and length."""
+        """BM25 weight of each distinct term of one sentence, with that sentence's tf and length;
+        function terms' weights times `function_weight`. (Function terms still count in |s|: the
+        length normalisation stays rank_bm25's.)"""
         counts = Counter(terms)
         norm = self.k1 * (1 - self.b + self.b * len(terms) / self.avgdl)
-        return {t: self.idf_of(t) * tf * (self.k1 + 1) / (tf + norm) for t, tf in counts.items()}
+        return {
+            t: self.idf_of(t)
+            * tf
+            * (self.k1 + 1)
+            / (tf + norm)
+            * (self.function_weight if is_function_term(t) else 1.0)
+            for t, tf in counts.items()
+        }
 
     def morpheme_weights(self, morphemes: Sequence[Morpheme]) -> np.ndarray:
         """[M] float64: each morpheme occurrence weighs its term's BM25 weight in the sentence."""
@@ -108,6 +157,7 @@ class Bm25Stats:
             "k1": self.k1,
             "b": self.b,
             "epsilon": self.epsilon,
+            "function_weight": self.function_weight,
             "vocab_size": len(self.vocab),
         }
         (folder / _PARAMS_FILE).write_text(json.dumps(params, indent=2), encoding="utf-8")
@@ -128,7 +178,7 @@ class Bm25Stats:
                 f"cannot read BM25 statistics from {folder}: {exc}; refit them (rebuild the index)"
             ) from exc
         if params.get("format_version") != FORMAT_VERSION:
-            raise ValueError(
+            raise Bm25FormatError(
                 f"BM25 statistics in {folder} have format {params.get('format_version')}, this version "
                 f"reads {FORMAT_VERSION}; refit them (rebuild the index)"
             )
@@ -144,6 +194,7 @@ class Bm25Stats:
             k1=float(params["k1"]),
             b=float(params["b"]),
             epsilon=float(params["epsilon"]),
+            function_weight=float(params["function_weight"]),
         )
 
 

@@ -1,9 +1,11 @@
 """Korean morpheme analysis with Kiwi: the terms that BM25 statistics count.
 
-A term is `form/T`, the morpheme's surface form and the first letter of its Sejong tag
-(N noun, V verb/adjective, J particle, E ending, X affix, M adverb, S symbol/foreign, ...):
+A term is `form/T`, the morpheme's surface form and its tag class `T` (`term_tag`): mostly the
+first letter of its Sejong tag (N noun, V verb/adjective, J particle, E ending, M adverb, ...),
 coarse enough that Kiwi's NNG/NNP wavering does not split a word's statistics, fine enough to
-keep the particle 이/J apart from the pronoun 이/N.
+keep the particle 이/J apart from the pronoun 이/N. Affixes and S tags keep two letters, since
+BM25 weighs their subclasses differently (`models.bm25`): XS suffix, XR root, XP prefix; SL
+foreign word, SH hanja, SN number, and S for every other symbol (SF SP SS SSO SSC SE SO SW SB).
 """
 
 from __future__ import annotations
@@ -27,6 +29,15 @@ class Morpheme:
     end: int
 
 
+_TWO_LETTER = {"XS": "XS", "XR": "XR", "XP": "XP", "SL": "SL", "SH": "SH", "SN": "SN"}
+
+
+def term_tag(tag: str) -> str:
+    """Kiwi tag -> the tag class of its terms: `JKO` -> `J`, `VV-R` -> `V`, `XSV` -> `XS`, `SN` -> `SN`,
+    `SF` -> `S`."""
+    return _TWO_LETTER.get(tag[:2], tag[0])
+
+
 _lock = threading.Lock()
 
 
@@ -45,7 +56,7 @@ def analyze(texts: Sequence[str]) -> list[list[Morpheme]]:
     with _lock:  # one analysis at a time: Kiwi's Python object is not documented as thread-safe
         results = list(kiwi.tokenize(list(texts)))
     return [
-        [Morpheme(f"{tok.form}/{tok.tag[0]}", tok.start, tok.start + tok.len) for tok in tokens]
+        [Morpheme(f"{tok.form}/{term_tag(tok.tag)}", tok.start, tok.start + tok.len) for tok in tokens]
         for tokens in results
     ]
 

@@ -123,10 +123,10 @@ async def _encoding(work: Awaitable[T]) -> T:
         raise ApiError(422, "invalid_request", f"pooling: {exc}") from exc
 
 
-def _fit_bm25(candidates: list[str]) -> Bm25Stats:
+def _fit_bm25(candidates: list[str], function_weight: float) -> Bm25Stats:
     from models.morphemes import terms
 
-    return Bm25Stats.fit(terms(candidates))
+    return Bm25Stats.fit(terms(candidates), function_weight=function_weight)
 
 
 async def _rank_scores(
@@ -145,7 +145,8 @@ async def _rank_scores(
     Repeated candidates are encoded once: equal texts get equal scores (not scores a rounding
     apart) and keep their input order.
     """
-    bm25 = await run_in_threadpool(_fit_bm25, candidates) if spec.needs_bm25 else None
+    weight = state.settings.function_word_weight
+    bm25 = await run_in_threadpool(_fit_bm25, candidates, weight) if spec.needs_bm25 else None
     encode = state.encoder.encode
     encoded = await _encoding(state.run_in_encoder(partial(encode, [query], spec, bm25=bm25)))
     query_vector = encoded.vectors[0]  # [H]

@@ -221,3 +221,18 @@ def test_prefix_options_that_do_not_fit_are_one_error_line(tmp_path, tiny_model_
     )
     assert result.exit_code == 2
     assert result.stderr.startswith(message) and result.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("weights", ["1,2", "1,x", "0,0"])
+def test_bad_function_weights_say_what_is_valid(tmp_path, weights):
+    folder = tiny_set(tmp_path / "tiny")
+    result = run_in_process(
+        ["--testset", str(folder), "--variants", "bm25_lexical", "--function-weights", weights]
+    )
+    assert result.exit_code == 2
+    expected = {
+        "1,2": "error: --function-weights: '2' is not a number within [0, 1]",
+        "1,x": "error: --function-weights: 'x' is not a number within [0, 1]",
+        "0,0": "error: --function-weights names a weight twice: 0,0",
+    }[weights]
+    assert result.stderr.strip() == expected

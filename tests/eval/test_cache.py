@@ -61,3 +61,6 @@ def test_bm25_fingerprint_follows_the_statistics():
     other = Bm25Stats.fit([["가/N", "나/N"], ["다/N"]])
     assert bm25_fingerprint(a) == bm25_fingerprint(again)
     assert bm25_fingerprint(a) != bm25_fingerprint(other)
+    # the function-word weight moves BM25-pooled vectors: another factor, another cache key
+    scaled = Bm25Stats.fit([["가/N", "나/N"], ["나/N"]], function_weight=0.25)
+    assert bm25_fingerprint(a) != bm25_fingerprint(scaled)

@@ -19,7 +19,7 @@ from eval.cache import VectorCache
 from eval.metrics import RANKING_METRICS, STS_METRICS
 from eval.report import write_report
 from eval.retrieval import PrecomputedEncoder, ranking_runs
-from eval.runner import SKIP_ON_STS, evaluate, needs_model
+from eval.runner import SKIP_ON_STS, evaluate, evaluate_function_weights, needs_model
 from eval.significance import paired_randomization_test
 from eval.testset import load_testset
 from eval.variants import parse_variants
@@ -104,6 +104,47 @@ def test_lexical_metrics_equal_the_hand_computed_ones(tmp_path):
     # three queries: the bootstrap means are 0, 1/3, 2/3 or 1 times the per-query values' mix
     low, high = result.ci95["recall@1"]
     assert (low, high) == (0.0, 1.0)
+
+
+# The query shares 주차 with e0 and only 어디 / 하 plus particles and endings with e1 and e5.
+PARKING_CORPUS = [
+    ("e0", "주차 요금은 얼마예요?"),
+    ("e1", "방문요양 서비스가 필요할 때 어디에 문의해야 하나요?"),
+    ("e2", "회원 가입은 어떻게 하나요?"),
+    ("e3", "환불은 언제 되나요?"),
+    ("e4", "영업시간을 알려 주세요"),
+    ("e5", "서류는 어디에서 받나요?"),
+]
+
+
+def test_function_weights_are_compared_variant_by_variant(tmp_path):
+    folder = write_ranking(
+        tmp_path / "parking", PARKING_CORPUS, [("q1", "주차는 어디에 하나요?")], [("q1", "e0", 1)]
+    )
+    testset = load_testset(folder)
+    report = evaluate_function_weights(
+        testset, parse_variants("bm25_lexical"), [1.0, 0.0], baseline="bm25_lexical"
+    )
+    # Lexical ranks (tests/models/test_function_weights.py): factor 1 e5, e1, e0; factor 0 e0 first.
+    results = by_variant(report)
+    assert list(results) == ["bm25_lexical [fw=1]", "bm25_lexical [fw=0]"]
+    assert results["bm25_lexical [fw=1]"].metrics["mrr@10"] == round(1 / 3, 6)
+    assert results["bm25_lexical [fw=0]"].metrics["mrr@10"] == 1.0
+    assert report.baseline == "bm25_lexical [fw=1]"
+    # One query: flipping its sign leaves |mean difference| as it is, so p = 1.
+    assert report.function_weights == [
+        {
+            "variant": "bm25_lexical",
+            "function_weight": 0.0,
+            "against": 1.0,
+            "metric": "mrr@10",
+            "delta": round(2 / 3, 6),
+            "p": 1.0,
+        }
+    ]
+    write_report(report, tmp_path / "out")
+    markdown = (tmp_path / "out/report.md").read_text(encoding="utf-8")
+    assert "| `bm25_lexical` | 0 | +0.6667 | 1.000 |" in markdown
 
 
 def cosine_runs(encoder, testset, pooling, bm25=None):

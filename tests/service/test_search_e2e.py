@@ -115,6 +115,49 @@ def test_explain_returns_query_terms_with_bm25_weights_and_matches(served):
     assert texts["비밀"] > texts["를"] and texts["번호"] > texts["를"]
 
 
+def test_explain_carries_the_configured_function_word_weight(serve, tmp_path, real_encoder):
+    from indexing.build import build_snapshot
+    from indexing.store import FaqEntry, FaqStore
+    from models.bm25 import Bm25Stats, is_function_term
+    from models.morphemes import analyze, terms
+
+    questions = [
+        "주차 요금은 얼마예요?",
+        "서류는 어디에서 받나요?",
+        "환불은 언제 되나요?",
+        "영업시간을 알려 주세요",
+    ]
+    with FaqStore.open(tmp_path / "fw") as store:
+        store.upsert_many([FaqEntry(f"q{i}", q) for i, q in enumerate(questions)])
+    build_snapshot(tmp_path / "fw", real_encoder, "bm25", function_weight=0.25)
+    served = serve(data_dir=tmp_path / "fw", function_word_weight=0.25)
+    query = "주차 요금은 어디에서 내나요?"
+    body = served.client.post("/v1/search", json={"query": query, "top_k": 2, "explain": True}).json()
+    [morphemes] = analyze([query])
+    plain = Bm25Stats.fit(terms(questions)).morpheme_weights(morphemes)  # factor 1
+    expected = [
+        w * (0.25 if is_function_term(m.term) else 1.0) for m, w in zip(morphemes, plain, strict=True)
+    ]
+    assert [t["text"] for t in body["query_terms"]] == [
+        "주차",
+        "요금",
+        "은",
+        "어디",
+        "에서",
+        "내",
+        "나요",
+        "?",
+    ]
+    np.testing.assert_allclose([t["weight"] for t in body["query_terms"]], expected, atol=1e-6, rtol=0)
+    # 은, 에서, 나요 and ? are a quarter of plain BM25; 주차, 요금, 어디, 내 are plain BM25.
+    function = [is_function_term(m.term) for m in morphemes]
+    assert function == [False, False, True, False, True, False, True, True]
+    assert all(w > 0 for w, f in zip(plain, function, strict=True) if not f)
+    # 주차 and 에서 are each in one entry: same plain weight, so the particle shows a quarter of it.
+    texts = {t["text"]: t["weight"] for t in body["query_terms"]}
+    assert texts["에서"] == pytest.approx(0.25 * texts["주차"], abs=2e-6) and texts["에서"] > 0.1
+
+
 def test_rank_orders_candidates_by_cosine_computed_directly(served, real_encoder):
     query = "신용 대출 신청은 어떻게 하나요?"
     candidates = [
