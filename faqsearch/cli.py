@@ -207,7 +207,13 @@ def index_build(
         encoder = load_encoder(model)
         with encoding_progress() as progress:
             result = build_snapshot(
-                data_dir, encoder, spec.name, params, keep=settings.snapshot_keep, progress=progress
+                data_dir,
+                encoder,
+                spec.name,
+                params,
+                keep=settings.snapshot_keep,
+                progress=progress,
+                words=settings.domain_words(),
             )
     except (ValueError, OSError) as exc:
         raise fail(str(exc)) from exc
@@ -299,6 +305,7 @@ def search(
             rrf_k=settings.rrf_k,
             fusion=settings.hybrid_fusion,
             hybrid_weight=settings.hybrid_weight,
+            words=settings.domain_words(),
         )
         results = searcher.search(queries, top_k=top_k, mode=chosen_mode)
         assert searcher.store is not None

@@ -10,6 +10,10 @@ summand of the Okapi BM25 score, as rank_bm25 computes it:
 with |s| the number of morphemes of s. rank_bm25 floors the idf of terms found in more than half
 the documents at epsilon * mean idf (clipped at 0 here); terms unseen in the corpus get `unseen_idf`, the idf a term
 found in exactly one document has (as rare as the rarest known word).
+
+The statistics count the terms of one `models.morphemes.Analyzer` (`analyzer`: Kiwi with the
+index's domain words, whose synonyms share one canonical term, in df and idf too); whatever
+weighs a sentence with them analyses it with that analyser.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from models.morphemes import Morpheme
+from models.morphemes import DEFAULT_ANALYZER, Analyzer, Morpheme
 
 FORMAT_VERSION = 1
 _PARAMS_FILE = "bm25_params.json"
@@ -45,6 +49,7 @@ class Bm25Stats:
     k1: float = 1.5
     b: float = 0.75
     epsilon: float = 0.25
+    analyzer: Analyzer = field(default=DEFAULT_ANALYZER, repr=False, compare=False)  # made the terms
     _index: dict[str, int] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -52,9 +57,15 @@ class Bm25Stats:
 
     @classmethod
     def fit(
-        cls, corpus_terms: Sequence[Sequence[str]], *, k1: float = 1.5, b: float = 0.75, epsilon: float = 0.25
+        cls,
+        corpus_terms: Sequence[Sequence[str]],
+        *,
+        k1: float = 1.5,
+        b: float = 0.75,
+        epsilon: float = 0.25,
+        analyzer: Analyzer = DEFAULT_ANALYZER,
     ) -> Bm25Stats:
-        """Fit on the corpus, one list of terms (see `models.morphemes.terms`) per document."""
+        """Fit on the corpus, one list of terms (`analyzer.terms`) per document."""
         from rank_bm25 import BM25Okapi
 
         docs = [list(doc) for doc in corpus_terms]
@@ -78,6 +89,7 @@ class Bm25Stats:
             k1=k1,
             b=b,
             epsilon=epsilon,
+            analyzer=analyzer,
         )
 
     def idf_of(self, term: str) -> float:
@@ -116,7 +128,8 @@ class Bm25Stats:
         np.save(folder / _IDF_FILE, self.idf, allow_pickle=False)
 
     @classmethod
-    def load(cls, folder: str | Path) -> Bm25Stats:
+    def load(cls, folder: str | Path, analyzer: Analyzer = DEFAULT_ANALYZER) -> Bm25Stats:
+        """`analyzer`: the one the statistics were fitted with (a snapshot keeps its domain words)."""
         folder = Path(folder)
         try:
             params = json.loads((folder / _PARAMS_FILE).read_text(encoding="utf-8"))
@@ -144,6 +157,7 @@ class Bm25Stats:
             k1=float(params["k1"]),
             b=float(params["b"]),
             epsilon=float(params["epsilon"]),
+            analyzer=analyzer,
         )
 
 
