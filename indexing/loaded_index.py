@@ -56,18 +56,15 @@ def words_manifest(words: DomainWords) -> dict[str, dict[str, str]]:
     }
 
 
-def _read_words(folder: Path, manifest: dict[str, Any]) -> DomainWords:
-    """The snapshot's own copies of its domain-word files, each checked against its sha256."""
-    files: dict[str, WordFile] = {}
-    for kind, record in dict(manifest.get(DOMAIN_WORDS_KEY) or {}).items():
-        copy = folder / WORD_FILES[kind]
-        file = WordFile(str(copy), copy.read_bytes())
-        if file.sha256 != record["sha256"]:
-            raise ValueError(
-                f"{copy.name} has sha256 {file.sha256[:12]}, the manifest says {record['sha256'][:12]}"
-            )
-        files[kind] = file
-    return DomainWords(**files)
+def _read_word_copy(folder: Path, kind: str, record: dict[str, Any]) -> WordFile:
+    """The snapshot's own copy of one domain-word file, checked against its sha256."""
+    copy = folder / WORD_FILES[kind]
+    file = WordFile(str(copy), copy.read_bytes())
+    if file.sha256 != record["sha256"]:
+        raise ValueError(
+            f"{copy.name} has sha256 {file.sha256[:12]}, the manifest says {record['sha256'][:12]}"
+        )
+    return file
 
 
 def question_digest(question: str) -> str:
@@ -138,11 +135,11 @@ class LoadedIndex:
             ids, digests = [str(i) for i in payload["ids"]], [str(d) for d in payload["digests"]]
             if not len(labels) == len(ids) == len(digests):
                 raise ValueError(f"{len(labels)} labels, {len(ids)} ids and {len(digests)} digests")
-            reading = (
-                "/".join(WORD_FILES.get(kind, kind) for kind in manifest.get(DOMAIN_WORDS_KEY) or {})
-                or reading
-            )
-            analyzer = analyzer_for(_read_words(folder, manifest))
+            files = {}
+            for kind, record in dict(manifest.get(DOMAIN_WORDS_KEY) or {}).items():
+                reading = WORD_FILES[kind] if kind in WORD_FILES else str(kind)
+                files[kind] = _read_word_copy(folder, kind, record)
+            analyzer = analyzer_for(DomainWords(**files))  # a bad line names its copy and line
             reading = "bm25_*"
             bm25 = Bm25Stats.load(folder, analyzer)
             reading = "lexical.*"
