@@ -24,6 +24,7 @@ from indexing.store import FaqStore
 from indexing.vector_index import IndexParams
 from models.bm25 import Bm25Stats
 from models.encoder import Encoded, Encoder, Role
+from models.morphemes import Analyzer, analyzer_for
 from models.pooling import PoolingSpec
 
 logger = logging.getLogger(__name__)
@@ -113,6 +114,7 @@ class ServiceState:
             pooling=self.settings.pooling,
             store=self.store,
             function_weight=self.settings.function_word_weight,
+            words=self.settings.domain_words(),  # read now: edited files must be refused until a rebuild
             **self._searcher_options,
         )
 
@@ -135,6 +137,14 @@ class ServiceState:
             )
             return
         self._serve(searcher)
+
+    def analyzer(self) -> Analyzer:
+        """The Kiwi analyser for text that no index holds (rank's candidates): the served index's,
+        so its domain words apply; with no index served, the configured domain words'."""
+        searcher = self.searcher
+        if searcher is not None:
+            return searcher.index.bm25.analyzer
+        return analyzer_for(self.settings.domain_words())
 
     def warm_up(self) -> None:
         """One forward pass so the first request does not pay for lazy initialisation."""
@@ -193,6 +203,7 @@ class ServiceState:
             keep=self.settings.snapshot_keep,
             progress=progress,
             function_weight=self.settings.function_word_weight,
+            words=self.settings.domain_words(),  # read now: a rebuild is how edited files take effect
         )
         info = result.snapshot
         return LoadedIndex.load(info.path, info.manifest, info.version)

@@ -217,6 +217,7 @@ def index_build(
                 keep=settings.snapshot_keep,
                 progress=progress,
                 function_weight=settings.function_word_weight,
+                words=settings.domain_words(),
             )
     except (ValueError, OSError) as exc:
         raise fail(str(exc)) from exc
@@ -309,6 +310,7 @@ def search(
             fusion=settings.hybrid_fusion,
             hybrid_weight=settings.hybrid_weight,
             function_weight=settings.function_word_weight,
+            words=settings.domain_words(),
         )
         results = searcher.search(queries, top_k=top_k, mode=chosen_mode)
         assert searcher.store is not None

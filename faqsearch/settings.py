@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from models.domain_words import DomainWords
 
 Precision = Literal["auto", "fp32", "bf16", "int8", "fp16"]  # models.device.PRECISION_CHOICES
 
@@ -68,6 +71,16 @@ class Settings(BaseSettings):
         description="Factor in [0, 1] of the BM25 weight of particles, endings, suffixes and symbols, in "
         "BM25 pooling, lexical search and the search page (1 = plain BM25; eval/README.md). Kept in "
         "the index: change it, then rebuild.",
+    )
+    user_dict: Path | None = Field(
+        None,
+        description="Kiwi user dictionary: lines WORD<TAB>TAG[<TAB>SCORE] (# comments); copied into each "
+        "index built, so changing it needs `faqsearch index build`.",
+    )
+    synonyms: Path | None = Field(
+        None,
+        description="Synonym groups, one a line, comma-separated, canonical first (공인인증서, 공동인증서); "
+        "they match each other in BM25 and pooling. Copied into each index built, like the user dictionary.",
     )
 
     # -- the HTTP service (`faqsearch serve`) --
@@ -143,6 +156,23 @@ class Settings(BaseSettings):
 
         parse_threads(value)
         return value.strip().lower()
+
+    @field_validator("user_dict", "synonyms")
+    @classmethod
+    def _valid_word_file(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        """Checked in full at startup, so a bad line stops the service before it serves."""
+        from models.domain_words import DomainWords, WordFile  # Kiwi-free
+
+        if value is not None:
+            file = WordFile.read(value)
+            DomainWords(**{info.field_name or "": file})
+        return value
+
+    def domain_words(self) -> DomainWords:
+        """The configured user dictionary and synonyms, read now (a rebuild reads them anew)."""
+        from models.domain_words import DomainWords
+
+        return DomainWords.read(self.user_dict, self.synonyms)
 
     def encoder_options(self) -> dict[str, object]:
         """Keyword arguments of `models.encoder.Encoder.load` (all but the model name)."""

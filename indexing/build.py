@@ -17,13 +17,20 @@ from typing import Any
 import numpy as np
 
 from indexing.lexical import LexicalIndex
-from indexing.loaded_index import FORMAT_VERSION, LoadedIndex, question_digest
+from indexing.loaded_index import (
+    DOMAIN_WORDS_KEY,
+    FORMAT_VERSION,
+    LoadedIndex,
+    question_digest,
+    words_manifest,
+)
 from indexing.snapshots import SnapshotInfo, Snapshots
 from indexing.store import FaqEntry, FaqStore
 from indexing.vector_index import IndexParams, VectorIndex
 from models.bm25 import Bm25Stats
+from models.domain_words import DomainWords
 from models.encoder import Encoder
-from models.morphemes import terms
+from models.morphemes import analyzer_for
 from models.pooling import parse_pooling
 
 ENCODE_CHUNK = 512  # sentences per progress step; each chunk is length-sorted and batched inside
@@ -90,13 +97,16 @@ def index_from_entries(
     store_revision: int = 0,
     progress: Progress | None = None,
     function_weight: float = 1.0,
+    words: DomainWords | None = None,
 ) -> tuple[LoadedIndex, float]:
     """Encode entries and build every part of an index in memory -> (index, seconds spent encoding).
-    `function_weight`: the BM25 weight factor of function morphemes (`models.bm25`)."""
+    `function_weight`: the BM25 weight factor of function morphemes (`models.bm25`); `words`: the
+    domain words to analyse with (None: none); the index keeps them (`LoadedIndex.words`)."""
     spec = parse_pooling(pooling)
     questions = [entry.question for entry in entries]
-    corpus_terms = terms(questions)
-    bm25 = Bm25Stats.fit(corpus_terms, function_weight=function_weight)
+    analyzer = analyzer_for(words)
+    corpus_terms = analyzer.terms(questions)
+    bm25 = Bm25Stats.fit(corpus_terms, function_weight=function_weight, analyzer=analyzer)
     started = time.perf_counter()
     vectors = encode_entries(encoder, questions, spec.name, bm25 if spec.needs_bm25 else None, progress)
     encode_seconds = time.perf_counter() - started
@@ -131,6 +141,8 @@ def index_from_entries(
         "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "libraries": library_versions(),
     }
+    if words is not None and not words.empty:  # no key without files: as before domain words existed
+        manifest[DOMAIN_WORDS_KEY] = words_manifest(words)
     ids = [entry.id for entry in entries]
     loaded = LoadedIndex(
         manifest=manifest,
@@ -154,8 +166,10 @@ def build_snapshot(
     keep: int = 3,
     progress: Progress | None = None,
     function_weight: float = 1.0,
+    words: DomainWords | None = None,
 ) -> BuildResult:
-    """Rebuild the index of `data_dir` from its store and switch to it atomically."""
+    """Rebuild the index of `data_dir` from its store and switch to it atomically. `words`: the
+    domain words (FAQSEARCH_USER_DICT, FAQSEARCH_SYNONYMS), copied into the snapshot."""
     started = time.perf_counter()
     with FaqStore.open(data_dir) as store:
         state = store.snapshot()
@@ -173,6 +187,7 @@ def build_snapshot(
         store_revision=state.revision,
         progress=progress,
         function_weight=function_weight,
+        words=words,
     )
     snapshots = Snapshots(data_dir, keep=keep)
     snapshots.cleanup()  # leftovers of builds that were killed

@@ -4,7 +4,9 @@ Row r holds the BM25 summand of each term of document r (`Bm25Stats.term_weights
 score against every document is one sparse matrix-vector product: score = W @ q, with q the
 query's term counts (duplicates count, as in rank_bm25's `get_scores`). Rows are FAISS labels, so
 the lexical and dense sides name documents the same way. Rows added after the last rebuild are
-weighted with that rebuild's statistics (see README: incremental updates).
+weighted with that rebuild's statistics (see README: incremental updates). Terms are those of the
+statistics' analyser (`Bm25Stats.analyzer`), so a synonym in a query meets its group's canonical
+term in the documents: "공동인증서" scores against "공인인증서" as if it were written so.
 """
 
 from __future__ import annotations

@@ -6,6 +6,9 @@ On disk it is one snapshot folder (see `indexing.snapshots`):
     labels.json     {"labels": [...], "ids": [...], "digests": [...]}: label -> FAQ id and question digest
     bm25_*          the BM25 statistics fitted on the corpus at build time
     lexical.*       BM25 document-term weights for lexical search
+    user_dict.txt   copies of the configured domain-word files, when there are any; the manifest's
+    synonyms.txt    "domain_words" records each one's sha256 and source path, and the index is
+                    analysed with these copies, never with the configured files
 """
 
 from __future__ import annotations
@@ -22,10 +25,17 @@ import numpy as np
 from indexing.lexical import LexicalIndex
 from indexing.vector_index import IndexParams, VectorIndex
 from models.bm25 import Bm25FormatError, Bm25Stats
+from models.domain_words import DomainWords, WordFile
+from models.morphemes import analyzer_for
 
 FORMAT_VERSION = 1
 INDEX_FILE = "index.faiss"
 LABELS_FILE = "labels.json"
+# Domain-word files: the manifest's key, and per kind its copy's name and its setting.
+DOMAIN_WORDS_KEY = "domain_words"
+WORD_FILES = {"user_dict": "user_dict.txt", "synonyms": "synonyms.txt"}
+WORD_SETTINGS = {"user_dict": "FAQSEARCH_USER_DICT", "synonyms": "FAQSEARCH_SYNONYMS"}
+_WORD_NAMES = {"user_dict": "user dictionary", "synonyms": "synonym file"}
 
 
 class IndexMismatchError(ValueError):
@@ -35,6 +45,27 @@ class IndexMismatchError(ValueError):
 
 class DamagedSnapshotError(ValueError):
     """A snapshot's files cannot be read back; the message names the file and how to recover."""
+
+
+def words_manifest(words: DomainWords) -> dict[str, dict[str, str]]:
+    """The manifest's record of the domain-word files an index is analysed with."""
+    files = {"user_dict": words.user_dict, "synonyms": words.synonyms}
+    return {
+        kind: {"file": WORD_FILES[kind], "sha256": file.sha256, "source": file.path}
+        for kind, file in files.items()
+        if file is not None
+    }
+
+
+def _read_word_copy(folder: Path, kind: str, record: dict[str, Any]) -> WordFile:
+    """The snapshot's own copy of one domain-word file, checked against its sha256."""
+    copy = folder / WORD_FILES[kind]
+    file = WordFile(str(copy), copy.read_bytes())
+    if file.sha256 != record["sha256"]:
+        raise ValueError(
+            f"{copy.name} has sha256 {file.sha256[:12]}, the manifest says {record['sha256'][:12]}"
+        )
+    return file
 
 
 def question_digest(question: str) -> str:
@@ -63,6 +94,11 @@ class LoadedIndex:
     def count(self) -> int:
         return len(self.label_of)
 
+    @property
+    def words(self) -> DomainWords:
+        """The domain words the index is analysed with (its BM25 statistics' analyser's)."""
+        return self.bm25.analyzer.words
+
     def save_files(self, folder: Path) -> None:
         """Write everything but the manifest (the snapshot writer adds it) into `folder`."""
         with self.lock:
@@ -73,6 +109,9 @@ class LoadedIndex:
             (folder / LABELS_FILE).write_text(json.dumps(payload, ensure_ascii=False), encoding="utf-8")
             self.bm25.save(folder)
             self.lexical.save(folder)
+            for kind, file in (("user_dict", self.words.user_dict), ("synonyms", self.words.synonyms)):
+                if file is not None:  # the bytes that were parsed, so the copy matches its sha256
+                    (folder / WORD_FILES[kind]).write_bytes(file.data)
 
     @classmethod
     def load(cls, folder: Path, manifest: dict[str, Any], version: str) -> LoadedIndex:
@@ -97,8 +136,13 @@ class LoadedIndex:
             ids, digests = [str(i) for i in payload["ids"]], [str(d) for d in payload["digests"]]
             if not len(labels) == len(ids) == len(digests):
                 raise ValueError(f"{len(labels)} labels, {len(ids)} ids and {len(digests)} digests")
+            files = {}
+            for kind, record in dict(manifest.get(DOMAIN_WORDS_KEY) or {}).items():
+                reading = WORD_FILES[kind] if kind in WORD_FILES else str(kind)
+                files[kind] = _read_word_copy(folder, kind, record)
+            analyzer = analyzer_for(DomainWords(**files))  # a bad line names its copy and line
             reading = "bm25_*"
-            bm25 = Bm25Stats.load(folder)
+            bm25 = Bm25Stats.load(folder, analyzer)
             reading = "lexical.*"
             lexical = LexicalIndex.load(folder, bm25)
         except Bm25FormatError as exc:  # not damaged: written by an older version, with other terms
@@ -136,13 +180,15 @@ class LoadedIndex:
         dim: int,
         entry_prefix: str | None = None,
         function_weight: float | None = None,
+        words: DomainWords | None = None,
     ) -> None:
-        """Refuse to serve an index built by another model, prefix, token limit, pooling or
-        function-word weight, naming both sides. (The entry prefix goes before every indexed text,
-        so another one moves every vector of the index; another query prefix moves every query's;
-        another token limit moves the vectors of the entries longer than the lower one; another
-        function-word weight moves every BM25 weight.) entry_prefix None: = prefix, and a manifest
-        without one was built with its entries behind its query prefix; `pooling` and
+        """Refuse to serve an index built by another model, prefix, token limit, pooling,
+        function-word weight or other domain-word files than `words` (None: none configured), naming
+        both sides. (The entry prefix goes before every indexed text, so another one moves every
+        vector of the index; another query prefix moves every query's; another token limit moves the
+        vectors of the entries longer than the lower one; another function-word weight moves every
+        BM25 weight; other domain words change the terms.) entry_prefix None: = prefix, and a
+        manifest without one was built with its entries behind its query prefix; `pooling` and
         `function_weight` None: not checked."""
         built = self.manifest["model"]
         entry_prefix = prefix if entry_prefix is None else entry_prefix
@@ -177,14 +223,42 @@ class LoadedIndex:
                 f"it was built with function-word weight {self.bm25.function_weight:g} but the configured "
                 f"FAQSEARCH_FUNCTION_WORD_WEIGHT is {function_weight:g}"
             )
+        problems.extend(self._word_problems(words or DomainWords()))
         if problems:
             raise IndexMismatchError(
                 f"index {self.version or '(unsaved)'} does not match the configuration: "
                 + "; ".join(problems)
                 + ". Rebuild the index with the configured settings (faqsearch index build), or set "
                 "FAQSEARCH_MODEL / FAQSEARCH_MODEL_PREFIX / FAQSEARCH_ENTRY_PREFIX / FAQSEARCH_MAX_LENGTH / "
-                "FAQSEARCH_POOLING / FAQSEARCH_FUNCTION_WORD_WEIGHT to what the index was built with."
+                "FAQSEARCH_POOLING / FAQSEARCH_FUNCTION_WORD_WEIGHT / FAQSEARCH_USER_DICT / FAQSEARCH_SYNONYMS "
+                "to what the index was built with."
             )
+
+    def _word_problems(self, words: DomainWords) -> list[str]:
+        """Each configured domain-word file that is not the one the index was built with."""
+        built = dict(self.manifest.get(DOMAIN_WORDS_KEY) or {})
+        configured = {"user_dict": words.user_dict, "synonyms": words.synonyms}
+        problems = []
+        for kind, file in configured.items():
+            record, name, setting = built.get(kind), _WORD_NAMES[kind], WORD_SETTINGS[kind]
+            if (record is None and file is None) or (record and file and record["sha256"] == file.sha256):
+                continue
+            if record is None:
+                assert file is not None
+                problems.append(
+                    f"it was built without a {name} but {setting} is {file.path} (sha256 {file.sha256[:12]})"
+                )
+            elif file is None:
+                problems.append(
+                    f"it was built with the {name} {record['source']} (sha256 {record['sha256'][:12]}; its copy "
+                    f"is {record['file']} in the snapshot) but {setting} is unset"
+                )
+            else:
+                problems.append(
+                    f"it was built with the {name} {record['source']} (sha256 {record['sha256'][:12]}; its copy "
+                    f"is {record['file']} in the snapshot) but {setting} {file.path} has sha256 {file.sha256[:12]}"
+                )
+        return problems
 
     def labels_to_ids(self, labels: np.ndarray) -> list[str | None]:
         """FAISS labels -> FAQ ids; None for fillers (-1) and labels removed meanwhile."""

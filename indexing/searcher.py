@@ -27,8 +27,8 @@ from indexing.build import encode_entries
 from indexing.loaded_index import LoadedIndex, question_digest
 from indexing.snapshots import Snapshots
 from indexing.store import FaqEntry, FaqStore, UpsertResult, normalize_id
+from models.domain_words import DomainWords
 from models.encoder import Encoder
-from models.morphemes import terms
 from models.pooling import parse_pooling
 from models.text import normalize_sentences
 
@@ -145,9 +145,11 @@ class Searcher:
         fusion: str = "rrf",
         hybrid_weight: float = DEFAULT_HYBRID_WEIGHT,
         function_weight: float | None = None,
+        words: DomainWords | None = None,
     ) -> Searcher:
         """Load the current snapshot of `data_dir`, check it matches `encoder` (and `pooling` and
-        the BM25 `function_weight` if given), and apply the store's writes made since it was built. `store`: an already open
+        the BM25 `function_weight` if given) and the configured domain words `words` (None: none
+        configured), and apply the store's writes made since it was built. `store`: an already open
         store of `data_dir` to share (the service keeps one); default: open one."""
         data_dir = Path(data_dir)
         info = Snapshots(data_dir).current_info()
@@ -165,6 +167,7 @@ class Searcher:
             pooling=parse_pooling(pooling).name if pooling else None,
             dim=encoder.dim,
             function_weight=function_weight,
+            words=words,
         )
         searcher = cls(
             encoder,
@@ -228,7 +231,7 @@ class Searcher:
     def _lexical(self, index: LoadedIndex, queries: Sequence[str], top_k: int) -> list[list[Hit]]:
         texts = normalize_sentences(queries)
         results = []
-        for query_terms in terms(texts):
+        for query_terms in index.bm25.analyzer.terms(texts):  # the index's own domain words
             scores, labels = index.lexical.search(query_terms, top_k)
             results.append(_hits(index.labels_to_ids(labels), scores))
         return results
@@ -294,7 +297,7 @@ class Searcher:
                 index.next_label += len(changed)
                 for label, entry in zip(labels, changed, strict=True):
                     index.id_of[label] = entry.id
-                index.lexical.add(labels, terms(questions))
+                index.lexical.add(labels, index.bm25.analyzer.terms(questions))
                 index.vectors.add(vectors, np.array(labels, dtype=np.int64))
                 for label, entry in zip(labels, changed, strict=True):
                     index.label_of[entry.id] = label

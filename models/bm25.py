@@ -16,6 +16,10 @@ about the same thing. So the weight of a term of a function class (`FUNCTION_TAG
 endings E, suffixes XS, symbols S, attached codas Z) is multiplied by `function_weight` (in [0, 1];
 1 = plain BM25). The factor is part of the statistics and saved with them, so pooling, lexical
 search and the search page's shading, which all weigh through `term_weights`, always agree.
+
+The statistics count the terms of one `models.morphemes.Analyzer` (`analyzer`: Kiwi with the
+index's domain words, whose synonyms share one canonical term, in df and idf too); whatever
+weighs a sentence with them analyses it with that analyser.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from models.morphemes import Morpheme
+from models.morphemes import DEFAULT_ANALYZER, Analyzer, Morpheme
 
 # 2: terms with the finer tag classes of `models.morphemes.term_tag`, and `function_weight`.
 FORMAT_VERSION = 2
@@ -77,6 +81,7 @@ class Bm25Stats:
     b: float = 0.75
     epsilon: float = 0.25
     function_weight: float = 1.0  # factor of function terms' weights (see the module docstring)
+    analyzer: Analyzer = field(default=DEFAULT_ANALYZER, repr=False, compare=False)  # made the terms
     _index: dict[str, int] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -92,8 +97,9 @@ class Bm25Stats:
         b: float = 0.75,
         epsilon: float = 0.25,
         function_weight: float = 1.0,
+        analyzer: Analyzer = DEFAULT_ANALYZER,
     ) -> Bm25Stats:
-        """Fit on the corpus, one list of terms (see `models.morphemes.terms`) per document."""
+        """Fit on the corpus, one list of terms (`analyzer.terms`) per document."""
         from rank_bm25 import BM25Okapi
 
         docs = [list(doc) for doc in corpus_terms]
@@ -118,6 +124,7 @@ class Bm25Stats:
             b=b,
             epsilon=epsilon,
             function_weight=function_weight,
+            analyzer=analyzer,
         )
 
     def idf_of(self, term: str) -> float:
@@ -166,7 +173,8 @@ class Bm25Stats:
         np.save(folder / _IDF_FILE, self.idf, allow_pickle=False)
 
     @classmethod
-    def load(cls, folder: str | Path) -> Bm25Stats:
+    def load(cls, folder: str | Path, analyzer: Analyzer = DEFAULT_ANALYZER) -> Bm25Stats:
+        """`analyzer`: the one the statistics were fitted with (a snapshot keeps its domain words)."""
         folder = Path(folder)
         try:
             params = json.loads((folder / _PARAMS_FILE).read_text(encoding="utf-8"))
@@ -195,6 +203,7 @@ class Bm25Stats:
             b=float(params["b"]),
             epsilon=float(params["epsilon"]),
             function_weight=float(params["function_weight"]),
+            analyzer=analyzer,
         )
 
 

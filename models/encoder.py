@@ -284,16 +284,15 @@ class Encoder:
         return Tokenized(normalised, input_ids, offsets, [n > 1 for n in rows])
 
     def bm25_token_weights(self, tokenized: Tokenized, bm25: Bm25Stats) -> list[np.ndarray]:
-        """[T_i] float64 BM25 weight of every token of every sentence (see `models.bm25.token_weights`)."""
-        from models.morphemes import analyze
-
+        """[T_i] float64 BM25 weight of every token of every sentence (see `models.bm25.token_weights`),
+        with the morphemes of the statistics' own analyser: a synonym weighs as its canonical term."""
         # Analyse only the part of each sentence that survived truncation.
         covered = [
             text[: int(spans[:, 1].max(initial=0))]
             for text, spans in zip(tokenized.texts, tokenized.offsets, strict=True)
         ]
         weights = []
-        for spans, morphemes in zip(tokenized.offsets, analyze(covered), strict=True):
+        for spans, morphemes in zip(tokenized.offsets, bm25.analyzer.analyze(covered), strict=True):
             weights.append(token_weights(spans, morphemes, bm25.morpheme_weights(morphemes)))
         return weights
 

@@ -43,6 +43,12 @@ async def rebuild(state: State) -> JobAccepted:
         raise ApiError(
             409, "empty_store", "the FAQ store is empty; add FAQs (POST /v1/faqs) before rebuilding"
         )
+    try:  # read and checked now, so a bad line is the caller's 422, not a failed job
+        state.settings.domain_words()
+    except ValueError as exc:
+        raise ApiError(
+            422, "invalid_domain_words", f"{exc}; fix the file, then rebuild again (nothing was built)"
+        ) from exc
     try:
         job = state.jobs.start()
     except JobAlreadyRunningError as exc:

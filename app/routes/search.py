@@ -65,11 +65,11 @@ def _hits(state: ServiceState, found: list[search_api.Hit], min_score: float | N
 
 
 def _explain(state: ServiceState, query: str, hits: list[Hit]) -> list[QueryTerm]:
-    """The query's morphemes with their BM25 weights, and per hit which of them its question has."""
-    from models.morphemes import analyze
-
+    """The query's morphemes with their BM25 weights, and per hit which of them its question has:
+    analysed with the index's domain words, so a synonym of a word in the question counts as matched."""
     searcher = state.require_searcher()
-    query_morphemes, *hit_morphemes = analyze([query, *(hit.question for hit in hits)])
+    analyzer = searcher.index.bm25.analyzer
+    query_morphemes, *hit_morphemes = analyzer.analyze([query, *(hit.question for hit in hits)])
     weights = searcher.index.bm25.morpheme_weights(query_morphemes)
     for hit, morphemes in zip(hits, hit_morphemes, strict=True):
         present = {m.term for m in morphemes}
@@ -123,10 +123,10 @@ async def _encoding(work: Awaitable[T]) -> T:
         raise ApiError(422, "invalid_request", f"pooling: {exc}") from exc
 
 
-def _fit_bm25(candidates: list[str], function_weight: float) -> Bm25Stats:
-    from models.morphemes import terms
-
-    return Bm25Stats.fit(terms(candidates), function_weight=function_weight)
+def _fit_bm25(state: ServiceState, candidates: list[str]) -> Bm25Stats:
+    analyzer = state.analyzer()
+    weight = state.settings.function_word_weight
+    return Bm25Stats.fit(analyzer.terms(candidates), function_weight=weight, analyzer=analyzer)
 
 
 async def _rank_scores(
@@ -145,8 +145,7 @@ async def _rank_scores(
     Repeated candidates are encoded once: equal texts get equal scores (not scores a rounding
     apart) and keep their input order.
     """
-    weight = state.settings.function_word_weight
-    bm25 = await run_in_threadpool(_fit_bm25, candidates, weight) if spec.needs_bm25 else None
+    bm25 = await run_in_threadpool(_fit_bm25, state, candidates) if spec.needs_bm25 else None
     encode = state.encoder.encode
     encoded = await _encoding(state.run_in_encoder(partial(encode, [query], spec, bm25=bm25)))
     query_vector = encoded.vectors[0]  # [H]
