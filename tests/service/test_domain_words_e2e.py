@@ -61,7 +61,7 @@ def test_a_synonym_query_is_first_in_bm25_search_and_shown_as_matched(bank):
     assert [h["matched_terms"] for h in body["hits"]] == [[0, 1, 2], [1, 2], [1, 2]]
     index = served.state.searcher.index
     morphemes = index.bm25.analyzer.analyze([SYNONYM_QUERY])[0]
-    assert [m.term for m in morphemes] == ["공인인증서/N", "재/X", "발급/N"]
+    assert [m.term for m in morphemes] == ["공인인증서/N", "재/XP", "발급/N"]
     np.testing.assert_allclose(
         [t["weight"] for t in body["query_terms"]], index.bm25.morpheme_weights(morphemes), atol=1e-6
     )
