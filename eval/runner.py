@@ -9,6 +9,7 @@ paired bootstrap over pairs. Seeds are fixed: the same inputs give the same repo
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
@@ -16,6 +17,7 @@ import numpy as np
 
 from eval.cache import VectorCache
 from eval.metrics import RANKING_METRICS, STS_METRICS, Qrels, ranking_metrics, sts_metrics
+from eval.retrieval import CorpusView
 from eval.significance import (
     bootstrap_cis,
     paired_randomization_tests,
@@ -118,8 +120,10 @@ def evaluate(
     encoder: Encoder | None = None,
     cache: VectorCache | None = None,
     progress: Progress | None = None,
+    view: CorpusView | None = None,
 ) -> Report:
-    """Score every variant on `testset` against `baseline` (added to the variants if missing)."""
+    """Score every variant on `testset` against `baseline` (added to the variants if missing).
+    `view`: what of the entries is indexed (alternates, answers); default as the service does."""
     variants, base = with_baseline(variants, baseline)
     if isinstance(testset, StsSet):
         if base.ranking_only:
@@ -131,7 +135,7 @@ def evaluate(
     if needs_model(variants, testset) and encoder is None:
         raise ValueError("these variants need a sentence encoder (a model)")
     if isinstance(testset, RankingSet):
-        results = _evaluate_ranking(testset, variants, base, encoder, cache, progress)
+        results = _evaluate_ranking(testset, variants, base, encoder, cache, progress, view)
         kind, size, test = "ranking", len(testset.queries), RANKING_TEST
     else:
         results = _evaluate_sts(testset, variants, base, encoder, cache, progress)
@@ -173,8 +177,11 @@ def _evaluate_ranking(
     encoder: Encoder | None,
     cache: VectorCache | None,
     progress: Progress | None,
+    view: CorpusView | None = None,
 ) -> list[VariantResult]:
-    return _ranking_statistics(_ranking_per_query(testset, variants, encoder, cache, progress), base.name)
+    return _ranking_statistics(
+        _ranking_per_query(testset, variants, encoder, cache, progress, view), base.name
+    )
 
 
 def _ranking_per_query(
@@ -183,18 +190,20 @@ def _ranking_per_query(
     encoder: Encoder | None,
     cache: VectorCache | None,
     progress: Progress | None,
+    view: CorpusView | None = None,
 ) -> dict[str, dict[str, np.ndarray]]:
     """{variant name: {metric: [Q] per-query values}}."""
-    from eval.retrieval import PrecomputedEncoder, lexical_index, ranking_runs
+    from eval.retrieval import PrecomputedEncoder, lexical_index, ranking_runs, row_texts
 
     poolings = _poolings(variants)
-    base_index = lexical_index(testset)
+    view = dataclasses.replace(view or CorpusView(), chunker=encoder)
+    base_index = lexical_index(testset, view)
     source = None
     if poolings:
         assert encoder is not None
         # The statistics the index builder fitted on the corpus, so BM25-pooled vectors match the index.
         bm25 = base_index.bm25 if _needs_bm25(poolings) else None
-        texts = [e.text for e in testset.corpus] + [q.text for q in testset.queries]
+        texts = row_texts(testset, view) + [q.text for q in testset.queries]
         vectors = pooled_vectors(encoder, texts, poolings, bm25=bm25, cache=cache, progress=progress)
         source = PrecomputedEncoder(
             vectors,
@@ -206,7 +215,7 @@ def _ranking_per_query(
             bm25=bm25,
         )
     qrels = cast("Qrels", testset.qrels)  # dict[str, dict[str, int]]: entry ids are the Hashable keys
-    runs = ranking_runs(testset, variants, source, base_index)
+    runs = ranking_runs(testset, variants, source, base_index, view)
     return {v.name: ranking_metrics(runs[v.name], qrels) for v in variants}
 
 

@@ -53,3 +53,13 @@ def analyze(texts: Sequence[str]) -> list[list[Morpheme]]:
 def terms(texts: Sequence[str]) -> list[list[str]]:
     """The BM25 terms of each text (its morphemes' terms, in order)."""
     return [[m.term for m in sentence] for sentence in analyze(texts)]
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Kiwi's sentence boundaries in `text`: [start, end) character spans, in order."""
+    if not text.strip():
+        return []
+    kiwi = _kiwi()
+    with _lock:
+        sentences = kiwi.split_into_sents(text)
+    return [(s.start, s.end) for s in sentences]
