@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, cast
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -19,6 +20,7 @@ from eval.cache import bm25_fingerprint
 from eval.testset import RankingSet
 from eval.variants import Variant
 from eval.vectors import TextVectors
+from indexing.rows import RowPolicy
 from indexing.store import FaqEntry
 from models.bm25 import Bm25Stats
 
@@ -98,8 +100,15 @@ class PrecomputedEncoder:
 class _NoVectors(PrecomputedEncoder):
     """For lexical search, which reads no vector: the index gets 1-d zeros, no model is needed."""
 
-    def __init__(self) -> None:
+    def __init__(self, chunker: Any = None) -> None:
         super().__init__({}, dim=1, name="none", fingerprint="", prefix="", max_length=0, bm25=None)
+        if chunker is not None:  # answers are cut with the real encoder's tokenizer and limit
+            self.tokenizer, self.prefix, self.max_length = (
+                chunker.tokenizer,
+                chunker.prefix,
+                chunker.max_length,
+            )
+            self.entry_prefix = getattr(chunker, "entry_prefix", chunker.prefix)
 
     def encode(
         self,
@@ -114,37 +123,70 @@ class _NoVectors(PrecomputedEncoder):
         return Encoded(np.zeros((len(texts), 1), dtype=np.float32), np.zeros(len(texts), dtype=bool))
 
 
-def _entries(testset: RankingSet) -> list[FaqEntry]:
-    return [FaqEntry(id=entry.id, question=entry.text) for entry in testset.corpus]
+@dataclass(frozen=True)
+class CorpusView:
+    """What of a test set's entries is indexed: their alternates (if the set has them), and the
+    rows policy of the service (answers as passages). `chunker`: an object with the encoder's
+    `tokenizer`, `prefix` and `max_length`, needed only to cut answers into chunks."""
+
+    alternates: bool = True
+    rows: RowPolicy = field(default_factory=RowPolicy)
+    chunker: Any = None
 
 
-def lexical_index(testset: RankingSet, function_weight: float = 1.0) -> LoadedIndex:
+def corpus_entries(testset: RankingSet, view: CorpusView | None = None) -> list[FaqEntry]:
+    alternates = (view or CorpusView()).alternates
+    return [
+        FaqEntry(
+            id=entry.id,
+            question=entry.text,
+            answer=entry.answer,
+            alternates=tuple(getattr(entry, "alternates", ())) if alternates else (),
+        )
+        for entry in testset.corpus
+    ]
+
+
+def row_texts(testset: RankingSet, view: CorpusView | None = None) -> list[str]:
+    """Every text the index embeds for the corpus, in label order (as `index_from_entries`)."""
+    from indexing.build import rows_of
+
+    view = view or CorpusView()
+    lists = rows_of(corpus_entries(testset, view), view.rows, view.chunker)
+    return [row.text for rows in lists for row in rows]
+
+
+def lexical_index(
+    testset: RankingSet, view: CorpusView | None = None, function_weight: float = 1.0
+) -> LoadedIndex:
     """The corpus indexed by `index_from_entries`, as the rebuild job does, but without sentence
     vectors: its lexical half and BM25 statistics, which no pooling changes, serve every variant."""
     from indexing.build import index_from_entries
     from indexing.vector_index import IndexParams
 
+    view = view or CorpusView()
     index, _ = index_from_entries(
-        _entries(testset),
-        cast("Encoder", _NoVectors()),
+        corpus_entries(testset, view),
+        cast("Encoder", _NoVectors(view.chunker)),
         "mean",
         IndexParams(type="flat"),
+        rows=view.rows,
         function_weight=function_weight,
     )
     return index
 
 
-def _with_pooling(index: LoadedIndex, encoder: Encoder, entries: list[FaqEntry], pooling: str) -> LoadedIndex:
+def _with_pooling(index: LoadedIndex, encoder: Encoder, texts: list[str], pooling: str) -> LoadedIndex:
     """`index` with its dense half pooled with `pooling`, encoded and built as `index_from_entries`
-    does it (`encode_entries`, `VectorIndex.build`); the lexical half is shared."""
+    does it (`encode_entries`, `VectorIndex.build`) from its row texts; the lexical half is shared."""
     from indexing.build import encode_entries
     from indexing.vector_index import VectorIndex
     from models.pooling import parse_pooling
 
     spec = parse_pooling(pooling)
-    questions = [entry.question for entry in entries]
-    vectors = encode_entries(encoder, questions, spec.name, index.bm25 if spec.needs_bm25 else None)
-    labels = np.array([index.label_of[entry.id] for entry in entries], dtype=np.int64)
+    vectors = encode_entries(encoder, texts, spec.name, index.bm25 if spec.needs_bm25 else None)
+    labels = np.arange(len(texts), dtype=np.int64)
+    assert sorted(index.id_of) == labels.tolist(), "row texts must be those of the index"
     return dataclasses.replace(
         index,
         manifest={**index.manifest, "pooling": spec.name},
@@ -157,6 +199,7 @@ def ranking_runs(
     variants: Sequence[Variant],
     vectors: PrecomputedEncoder | None,
     base: LoadedIndex | None = None,
+    view: CorpusView | None = None,
 ) -> dict[str, dict[str, list[str]]]:
     """{variant name: {query id: the top `TOP_K` entry ids, best first}} via `Searcher`.
 
@@ -171,13 +214,13 @@ def ranking_runs(
     """
     from indexing.searcher import Searcher, hybrid_depth
 
-    entries = _entries(testset)
+    texts = row_texts(testset, view)
     queries = [q.text for q in testset.queries]
     depth = hybrid_depth(TOP_K)
     poolings = list(dict.fromkeys(v.pooling for v in variants if v.pooling is not None))
     if poolings and vectors is None:
         raise ValueError(f"variants with pooling {', '.join(poolings)} need sentence vectors")
-    base = base or lexical_index(testset)
+    base = base or lexical_index(testset, view)
     # Searcher and the index builder call only what PrecomputedEncoder provides.
     encoder = cast("Encoder", vectors or _NoVectors())
     hits: dict[str, list[list[Hit]]] = {}
@@ -185,7 +228,7 @@ def ranking_runs(
     if any(v.kind != "dense" for v in variants):
         lexical = Searcher(encoder, base).search(queries, top_k=depth, mode="bm25")
     for pooling in poolings:
-        index = _with_pooling(base, encoder, entries, pooling)
+        index = _with_pooling(base, encoder, texts, pooling)
         searcher = Searcher(encoder, index)
         dense_deep = None
         for v in variants:

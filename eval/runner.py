@@ -9,6 +9,7 @@ paired bootstrap over pairs. Seeds are fixed: the same inputs give the same repo
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any, cast
@@ -17,6 +18,7 @@ import numpy as np
 
 from eval.cache import VectorCache
 from eval.metrics import RANKING_METRICS, STS_METRICS, Qrels, ranking_metrics, sts_metrics
+from eval.retrieval import CorpusView
 from eval.significance import (
     bootstrap_cis,
     paired_randomization_tests,
@@ -124,9 +126,11 @@ def evaluate(
     cache: VectorCache | None = None,
     progress: Progress | None = None,
     function_weight: float = 1.0,
+    view: CorpusView | None = None,
 ) -> Report:
     """Score every variant on `testset` against `baseline` (added to the variants if missing), with
-    BM25 statistics of the given function-word weight."""
+    BM25 statistics of the given function-word weight. `view`: what of the entries is indexed
+    (alternates, answers); default as the service does."""
     variants, base = with_baseline(variants, baseline)
     if isinstance(testset, StsSet):
         if base.ranking_only:
@@ -138,7 +142,7 @@ def evaluate(
     if needs_model(variants, testset) and encoder is None:
         raise ValueError("these variants need a sentence encoder (a model)")
     if isinstance(testset, RankingSet):
-        per_query = _ranking_per_query(testset, variants, encoder, cache, progress, function_weight)
+        per_query = _ranking_per_query(testset, variants, encoder, cache, progress, function_weight, view)
         results = _ranking_statistics(per_query, base.name)
         kind, size, test = "ranking", len(testset.queries), RANKING_TEST
     else:
@@ -182,18 +186,20 @@ def _ranking_per_query(
     cache: VectorCache | None,
     progress: Progress | None,
     function_weight: float = 1.0,
+    view: CorpusView | None = None,
 ) -> dict[str, dict[str, np.ndarray]]:
     """{variant name: {metric: [Q] per-query values}}."""
-    from eval.retrieval import PrecomputedEncoder, lexical_index, ranking_runs
+    from eval.retrieval import PrecomputedEncoder, lexical_index, ranking_runs, row_texts
 
     poolings = _poolings(variants)
-    base_index = lexical_index(testset, function_weight)
+    view = dataclasses.replace(view or CorpusView(), chunker=encoder)
+    base_index = lexical_index(testset, view, function_weight)
     source = None
     if poolings:
         assert encoder is not None
         # The statistics the index builder fitted on the corpus, so BM25-pooled vectors match the index.
         bm25 = base_index.bm25 if _needs_bm25(poolings) else None
-        corpus = [e.text for e in testset.corpus]
+        corpus = row_texts(testset, view)
         queries = [q.text for q in testset.queries]
         pool = partial(pooled_vectors, encoder, poolings=poolings, bm25=bm25, cache=cache, progress=progress)
         if encoder.entry_prefix == encoder.prefix:  # one prefix: one pass over both
@@ -212,7 +218,7 @@ def _ranking_per_query(
             entry_prefix=encoder.entry_prefix,
         )
     qrels = cast("Qrels", testset.qrels)  # dict[str, dict[str, int]]: entry ids are the Hashable keys
-    runs = ranking_runs(testset, variants, source, base_index)
+    runs = ranking_runs(testset, variants, source, base_index, view)
     return {v.name: ranking_metrics(runs[v.name], qrels) for v in variants}
 
 

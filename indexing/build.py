@@ -17,13 +17,8 @@ from typing import Any
 import numpy as np
 
 from indexing.lexical import LexicalIndex
-from indexing.loaded_index import (
-    DOMAIN_WORDS_KEY,
-    FORMAT_VERSION,
-    LoadedIndex,
-    question_digest,
-    words_manifest,
-)
+from indexing.loaded_index import DOMAIN_WORDS_KEY, FORMAT_VERSION, LoadedIndex, words_manifest
+from indexing.rows import Row, RowPolicy, answer_chunker_of, entry_digest, entry_rows, lexical_text
 from indexing.snapshots import SnapshotInfo, Snapshots
 from indexing.store import FaqEntry, FaqStore
 from indexing.vector_index import IndexParams, VectorIndex
@@ -87,12 +82,19 @@ def encode_entries(
     return vectors
 
 
+def rows_of(entries: Sequence[FaqEntry], policy: RowPolicy, encoder: Encoder) -> list[list[Row]]:
+    """Each entry's rows (indexing.rows); answer chunks sized by the encoder's token limit."""
+    chunker = answer_chunker_of(encoder) if policy.answers else None
+    return [entry_rows(entry, policy, chunker) for entry in entries]
+
+
 def index_from_entries(
     entries: Sequence[FaqEntry],
     encoder: Encoder,
     pooling: str,
     params: IndexParams,
     *,
+    rows: RowPolicy | None = None,
     corpus_hash: str = "",
     store_revision: int = 0,
     progress: Progress | None = None,
@@ -100,18 +102,28 @@ def index_from_entries(
     words: DomainWords | None = None,
 ) -> tuple[LoadedIndex, float]:
     """Encode entries and build every part of an index in memory -> (index, seconds spent encoding).
-    `function_weight`: the BM25 weight factor of function morphemes (`models.bm25`); `words`: the
-    domain words to analyse with (None: none); the index keeps them (`LoadedIndex.words`)."""
+    Row labels count from 0 in entry order, each entry's question row first. `function_weight`:
+    the BM25 weight factor of function morphemes (`models.bm25`); `words`: the domain words to
+    analyse with (None: none); the index keeps them (`LoadedIndex.words`)."""
     spec = parse_pooling(pooling)
-    questions = [entry.question for entry in entries]
+    policy = rows or RowPolicy()
+    entry_row_lists = rows_of(entries, policy, encoder)
+    flat = [row for entry_row_list in entry_row_lists for row in entry_row_list]
     analyzer = analyzer_for(words)
-    corpus_terms = analyzer.terms(questions)
+    corpus_terms = analyzer.terms([lexical_text(entry, policy) for entry in entries])
     bm25 = Bm25Stats.fit(corpus_terms, function_weight=function_weight, analyzer=analyzer)
     started = time.perf_counter()
-    vectors = encode_entries(encoder, questions, spec.name, bm25 if spec.needs_bm25 else None, progress)
+    vectors = encode_entries(
+        encoder, [r.text for r in flat], spec.name, bm25 if spec.needs_bm25 else None, progress
+    )
     encode_seconds = time.perf_counter() - started
-    labels = np.arange(len(entries), dtype=np.int64)
+    labels = np.arange(len(flat), dtype=np.int64)
     vector_index = VectorIndex.build(vectors, labels, params)
+    first_label, labels_of, label = [], {}, 0
+    for entry, entry_row_list in zip(entries, entry_row_lists, strict=True):
+        labels_of[entry.id] = list(range(label, label + len(entry_row_list)))
+        first_label.append(label)
+        label += len(entry_row_list)
     manifest: dict[str, Any] = {
         "format_version": FORMAT_VERSION,
         "model": {
@@ -125,8 +137,10 @@ def index_from_entries(
             "precision": getattr(encoder, "precision", "fp32"),
         },
         "pooling": spec.name,
+        "rows": policy.to_manifest(),
         "dim": encoder.dim,
         "count": len(entries),
+        "row_count": len(flat),
         "index": vector_index.params.to_dict(),
         "corpus_sha256": corpus_hash,
         "store_revision": store_revision,
@@ -143,16 +157,16 @@ def index_from_entries(
     }
     if words is not None and not words.empty:  # no key without files: as before domain words existed
         manifest[DOMAIN_WORDS_KEY] = words_manifest(words)
-    ids = [entry.id for entry in entries]
     loaded = LoadedIndex(
         manifest=manifest,
         vectors=vector_index,
-        lexical=LexicalIndex.build(bm25, labels.tolist(), corpus_terms),
+        lexical=LexicalIndex.build(bm25, first_label, corpus_terms),
         bm25=bm25,
-        id_of=dict(zip(labels.tolist(), ids, strict=True)),
-        label_of={faq_id: int(label) for faq_id, label in zip(ids, labels, strict=True)},
-        digest_of={entry.id: question_digest(entry.question) for entry in entries},
-        next_label=len(entries),
+        id_of={i: row.entry_id for i, row in enumerate(flat)},
+        labels_of=labels_of,
+        digest_of={entry.id: entry_digest(entry, policy) for entry in entries},
+        next_label=len(flat),
+        source_of={i: tuple(row.source()) for i, row in enumerate(flat) if row.kind != "question"},
     )
     return loaded, encode_seconds
 
@@ -163,6 +177,7 @@ def build_snapshot(
     pooling: str,
     params: IndexParams | None = None,
     *,
+    rows: RowPolicy | None = None,
     keep: int = 3,
     progress: Progress | None = None,
     function_weight: float = 1.0,
@@ -183,6 +198,7 @@ def build_snapshot(
         encoder,
         pooling,
         params or IndexParams(),
+        rows=rows,
         corpus_hash=state.content_hash,
         store_revision=state.revision,
         progress=progress,

@@ -3,7 +3,9 @@
 On disk it is one snapshot folder (see `indexing.snapshots`):
     manifest.json   what built it: model and weights hash, pooling, index type, counts, versions
     index.faiss     the id-mapped FAISS index (labels are int64)
-    labels.json     {"labels": [...], "ids": [...], "digests": [...]}: label -> FAQ id and question digest
+    labels.json     {"labels", "ids", "sources", "digests"}, one item per row: label -> FAQ id, which
+                    text of the entry the row is ([kind, index, start, end], `indexing.rows`) and
+                    the entry's digest
     bm25_*          the BM25 statistics fitted on the corpus at build time
     lexical.*       BM25 document-term weights for lexical search
     user_dict.txt   copies of the configured domain-word files, when there are any; the manifest's
@@ -13,7 +15,6 @@ On disk it is one snapshot folder (see `indexing.snapshots`):
 
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
 from dataclasses import dataclass, field
@@ -23,12 +24,14 @@ from typing import Any
 import numpy as np
 
 from indexing.lexical import LexicalIndex
+from indexing.rows import RowPolicy
 from indexing.vector_index import IndexParams, VectorIndex
 from models.bm25 import Bm25FormatError, Bm25Stats
 from models.domain_words import DomainWords, WordFile
 from models.morphemes import analyzer_for
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: several rows per entry (question, alternates, answer chunks)
+READABLE_FORMATS = (1, 2)  # 1: one row per entry, its question
 INDEX_FILE = "index.faiss"
 LABELS_FILE = "labels.json"
 # Domain-word files: the manifest's key, and per kind its copy's name and its setting.
@@ -68,9 +71,7 @@ def _read_word_copy(folder: Path, kind: str, record: dict[str, Any]) -> WordFile
     return file
 
 
-def question_digest(question: str) -> str:
-    """Short digest of an entry's indexed text: tells whether an entry changed since the snapshot."""
-    return hashlib.sha256(question.encode("utf-8")).hexdigest()[:16]
+QUESTION_SOURCE = ("question", 0, 0, 0)
 
 
 @dataclass
@@ -79,12 +80,15 @@ class LoadedIndex:
     vectors: VectorIndex
     lexical: LexicalIndex
     bm25: Bm25Stats
-    id_of: dict[int, str]  # label -> FAQ id
-    label_of: dict[str, int]  # FAQ id -> label
-    digest_of: dict[str, str]  # FAQ id -> question digest
+    id_of: dict[int, str]  # row label -> FAQ id
+    labels_of: dict[str, list[int]]  # FAQ id -> its row labels; the first (its question) also names
+    #                                   its lexical document
+    digest_of: dict[str, str]  # FAQ id -> digest of its indexed texts (indexing.rows.entry_digest)
     next_label: int
     version: str = ""
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    source_of: dict[int, tuple[str, int, int, int]] = field(default_factory=dict)  # label -> row source;
+    #                                   absent: the question
 
     @property
     def pooling(self) -> str:
@@ -92,7 +96,11 @@ class LoadedIndex:
 
     @property
     def count(self) -> int:
-        return len(self.label_of)
+        return len(self.labels_of)
+
+    def source(self, label: int) -> tuple[str, int, int, int]:
+        """Which text of its entry row `label` is: (kind, index, start, end), see `indexing.rows`."""
+        return self.source_of.get(label, QUESTION_SOURCE)
 
     @property
     def words(self) -> DomainWords:
@@ -105,7 +113,12 @@ class LoadedIndex:
             self.vectors.save(folder / INDEX_FILE)
             labels = sorted(self.id_of)
             ids = [self.id_of[label] for label in labels]
-            payload = {"labels": labels, "ids": ids, "digests": [self.digest_of[i] for i in ids]}
+            payload = {
+                "labels": labels,
+                "ids": ids,
+                "sources": [list(self.source(label)) for label in labels],
+                "digests": [self.digest_of[i] for i in ids],
+            }
             (folder / LABELS_FILE).write_text(json.dumps(payload, ensure_ascii=False), encoding="utf-8")
             self.bm25.save(folder)
             self.lexical.save(folder)
@@ -117,10 +130,10 @@ class LoadedIndex:
     def load(cls, folder: Path, manifest: dict[str, Any], version: str) -> LoadedIndex:
         """Read a snapshot folder. Whatever is missing, cut short or malformed in it (a failing disk,
         a hand edit, a partial copy) raises DamagedSnapshotError naming the file and the fix."""
-        if manifest.get("format_version") != FORMAT_VERSION:
+        if manifest.get("format_version") not in READABLE_FORMATS:
             raise ValueError(
                 f"snapshot {folder} has format {manifest.get('format_version')}, this version reads "
-                f"{FORMAT_VERSION}; rebuild the index (faqsearch index build)"
+                f"{', '.join(map(str, READABLE_FORMATS))}; rebuild the index (faqsearch index build)"
             )
         reading = "manifest.json"
         try:
@@ -134,8 +147,14 @@ class LoadedIndex:
             payload = json.loads((folder / LABELS_FILE).read_text(encoding="utf-8"))
             labels = [int(label) for label in payload["labels"]]
             ids, digests = [str(i) for i in payload["ids"]], [str(d) for d in payload["digests"]]
-            if not len(labels) == len(ids) == len(digests):
-                raise ValueError(f"{len(labels)} labels, {len(ids)} ids and {len(digests)} digests")
+            sources = [
+                (str(k), int(i), int(a), int(b))
+                for k, i, a, b in payload.get("sources", [QUESTION_SOURCE] * len(labels))
+            ]
+            if not len(labels) == len(ids) == len(digests) == len(sources):
+                raise ValueError(
+                    f"{len(labels)} labels, {len(ids)} ids, {len(sources)} sources and {len(digests)} digests"
+                )
             files = {}
             for kind, record in dict(manifest.get(DOMAIN_WORDS_KEY) or {}).items():
                 reading = WORD_FILES[kind] if kind in WORD_FILES else str(kind)
@@ -157,16 +176,22 @@ class LoadedIndex:
                 "(faqsearch index build)"
             ) from exc
         id_of = dict(zip(labels, ids, strict=True))
+        labels_of: dict[str, list[int]] = {}
+        for label, faq_id in sorted(id_of.items()):  # built in row order: the question row first
+            labels_of.setdefault(faq_id, []).append(label)
         return cls(
             manifest=manifest,
             vectors=vectors,
             lexical=lexical,
             bm25=bm25,
             id_of=id_of,
-            label_of={faq_id: label for label, faq_id in id_of.items()},
+            labels_of=labels_of,
             digest_of=dict(zip(ids, digests, strict=True)),
             next_label=max(labels, default=-1) + 1,
             version=version,
+            source_of={
+                label: src for label, src in zip(labels, sources, strict=True) if src != QUESTION_SOURCE
+            },
         )
 
     def check_compatible(
@@ -181,6 +206,7 @@ class LoadedIndex:
         entry_prefix: str | None = None,
         function_weight: float | None = None,
         words: DomainWords | None = None,
+        rows: RowPolicy | None = None,
     ) -> None:
         """Refuse to serve an index built by another model, prefix, token limit, pooling,
         function-word weight or other domain-word files than `words` (None: none configured), naming
@@ -224,6 +250,10 @@ class LoadedIndex:
                 f"FAQSEARCH_FUNCTION_WORD_WEIGHT is {function_weight:g}"
             )
         problems.extend(self._word_problems(words or DomainWords()))
+        if rows is not None and (built_rows := RowPolicy.from_manifest(self.manifest)) != rows:
+            problems.append(
+                f"it was built with {built_rows.describe()} but the configuration has {rows.describe()}"
+            )
         if problems:
             raise IndexMismatchError(
                 f"index {self.version or '(unsaved)'} does not match the configuration: "
@@ -231,7 +261,7 @@ class LoadedIndex:
                 + ". Rebuild the index with the configured settings (faqsearch index build), or set "
                 "FAQSEARCH_MODEL / FAQSEARCH_MODEL_PREFIX / FAQSEARCH_ENTRY_PREFIX / FAQSEARCH_MAX_LENGTH / "
                 "FAQSEARCH_POOLING / FAQSEARCH_FUNCTION_WORD_WEIGHT / FAQSEARCH_USER_DICT / FAQSEARCH_SYNONYMS "
-                "to what the index was built with."
+                "/ FAQSEARCH_INDEX_ANSWERS / FAQSEARCH_ANSWER_WEIGHT to what the index was built with."
             )
 
     def _word_problems(self, words: DomainWords) -> list[str]:

@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from indexing.build import encode_entries
-from indexing.loaded_index import LoadedIndex, question_digest
+from indexing.build import encode_entries, rows_of
+from indexing.loaded_index import LoadedIndex
+from indexing.rows import ANSWER, RowPolicy, entry_digest, lexical_text
 from indexing.snapshots import Snapshots
 from indexing.store import FaqEntry, FaqStore, UpsertResult, normalize_id
 from models.domain_words import DomainWords
@@ -43,6 +44,9 @@ HYBRID_CANDIDATES = 100  # hits taken from each mode before fusion
 class Hit:
     id: str
     score: float
+    # Which text of the entry matched: (kind, index, start, end) as in `indexing.rows`; dense and
+    # hybrid hits only (lexical BM25 scores the entry's texts as one document).
+    source: tuple[str, int, int, int] | None = field(default=None, compare=False)
 
 
 class NoIndexError(ValueError):
@@ -111,6 +115,24 @@ def _hits(ids: Sequence[str | None], scores: np.ndarray) -> list[Hit]:
     return hits
 
 
+def _entry_hits(
+    index: LoadedIndex, scores: np.ndarray, labels: np.ndarray, answer_weight: float
+) -> list[Hit]:
+    """Row hits -> entry hits: an entry's score is its best row's (answer rows times
+    `answer_weight`), the row it came from is its `source`; best first, ties by id."""
+    best: dict[str, Hit] = {}
+    for label, score in zip(labels.tolist(), scores.tolist(), strict=True):
+        faq_id = index.id_of.get(label) if label >= 0 else None
+        if faq_id is None:
+            continue
+        source = index.source(label)
+        if source[0] == ANSWER:
+            score *= answer_weight
+        if faq_id not in best or score > best[faq_id].score:
+            best[faq_id] = Hit(faq_id, score, source)
+    return sorted(best.values(), key=lambda h: (-h.score, h.id))
+
+
 class Searcher:
     def __init__(
         self,
@@ -146,10 +168,12 @@ class Searcher:
         hybrid_weight: float = DEFAULT_HYBRID_WEIGHT,
         function_weight: float | None = None,
         words: DomainWords | None = None,
+        rows: RowPolicy | None = None,
     ) -> Searcher:
-        """Load the current snapshot of `data_dir`, check it matches `encoder` (and `pooling` and
-        the BM25 `function_weight` if given) and the configured domain words `words` (None: none
-        configured), and apply the store's writes made since it was built. `store`: an already open
+        """Load the current snapshot of `data_dir`, check it matches `encoder` (and `pooling`, the
+        BM25 `function_weight` and `rows`, what of an entry is indexed, if given) and the configured
+        domain words `words` (None: none configured), and apply the store's writes made since it was
+        built. `store`: an already open
         store of `data_dir` to share (the service keeps one); default: open one."""
         data_dir = Path(data_dir)
         info = Snapshots(data_dir).current_info()
@@ -168,6 +192,7 @@ class Searcher:
             dim=encoder.dim,
             function_weight=function_weight,
             words=words,
+            rows=rows,
         )
         searcher = cls(
             encoder,
@@ -205,12 +230,18 @@ class Searcher:
         """Hybrid hits of each query from its dense and lexical hits (`hybrid_depth(top_k)` of each),
         with this searcher's fusion. The evaluation fuses one pair of lists in several ways with it."""
         if self.fusion == "convex":
-            return [
+            fused = [
                 convex_fusion(d, lx, self.hybrid_weight, top_k) for d, lx in zip(dense, lexical, strict=True)
             ]
+        else:
+            fused = [
+                reciprocal_rank_fusion([[h.id for h in d], [h.id for h in lx]], self.rrf_k, top_k)
+                for d, lx in zip(dense, lexical, strict=True)
+            ]
+        # the text that matched is the dense side's (lexical scores whole entries)
         return [
-            reciprocal_rank_fusion([[h.id for h in d], [h.id for h in lx]], self.rrf_k, top_k)
-            for d, lx in zip(dense, lexical, strict=True)
+            [Hit(h.id, h.score, sources.get(h.id)) for h in hits]
+            for hits, sources in zip(fused, ({h.id: h.source for h in d} for d in dense), strict=True)
         ]
 
     def encode_queries(self, index: LoadedIndex, queries: Sequence[str]) -> np.ndarray:
@@ -222,11 +253,26 @@ class Searcher:
         vectors = self.encode_queries(index, queries)
         if len(queries) == 0:
             return []
-        scores, labels = index.vectors.search(vectors, top_k)
-        return [
-            _hits(index.labels_to_ids(row_labels), row_scores)
-            for row_scores, row_labels in zip(scores, labels, strict=True)
-        ]
+        weight = RowPolicy.from_manifest(index.manifest).answer_weight
+        results: list[list[Hit] | None] = [None] * len(queries)
+        pending = list(range(len(queries)))
+        depth, total = top_k, len(index.id_of)
+        while pending:
+            # An entry has several rows: fetch rows until the top_k entries are certain, i.e. the
+            # k-th entry's score is at least the last fetched row's (no unfetched row can beat it).
+            depth = min(max(depth, top_k), max(total, 1))
+            scores, labels = index.vectors.search(vectors[pending], depth)
+            still = []
+            for q, row_scores, row_labels in zip(pending, scores, labels, strict=True):
+                hits = _entry_hits(index, row_scores, row_labels, weight)
+                live = row_scores[row_labels >= 0]
+                complete = depth >= total or len(live) < depth
+                if complete or (len(hits) >= top_k and hits[top_k - 1].score >= float(live.min())):
+                    results[q] = hits[:top_k]
+                else:
+                    still.append(q)
+            pending, depth = still, depth * 4
+        return [r if r is not None else [] for r in results]
 
     def _lexical(self, index: LoadedIndex, queries: Sequence[str], top_k: int) -> list[list[Hit]]:
         texts = normalize_sentences(queries)
@@ -253,7 +299,8 @@ class Searcher:
             # Read back what the store holds: ids and text as normalised there, last write per id.
             stored = {e.id: e for e in (store.get(entry.id) for entry in entries) if e is not None}
             index = self._index
-            changed = [e for e in stored.values() if index.digest_of.get(e.id) != question_digest(e.question)]
+            policy = RowPolicy.from_manifest(index.manifest)
+            changed = [e for e in stored.values() if index.digest_of.get(e.id) != entry_digest(e, policy)]
             self._apply(index, changed, [])
         return result
 
@@ -264,7 +311,7 @@ class Searcher:
             removed = store.delete_many(ids)
             keys = dict.fromkeys(normalize_id(faq_id) for faq_id in ids)
             index = self._index
-            self._apply(index, [], [key for key in keys if key in index.label_of])
+            self._apply(index, [], [key for key in keys if key in index.labels_of])
         return removed
 
     def catch_up(self) -> tuple[int, int]:
@@ -275,40 +322,56 @@ class Searcher:
             index = self._index
             entries = self.store.all()
             current = {entry.id for entry in entries}
-            changed = [e for e in entries if index.digest_of.get(e.id) != question_digest(e.question)]
-            gone = [faq_id for faq_id in index.label_of if faq_id not in current]
+            policy = RowPolicy.from_manifest(index.manifest)
+            changed = [e for e in entries if index.digest_of.get(e.id) != entry_digest(e, policy)]
+            gone = [faq_id for faq_id in index.labels_of if faq_id not in current]
             self._apply(index, changed, gone)
             return len(changed), len(gone)
 
     def _apply(self, index: LoadedIndex, changed: Sequence[FaqEntry], gone: Sequence[str]) -> None:
-        """Add new vectors under fresh labels before retiring old ones, so a concurrent search
-        always finds each entry under some label (labels are never reused)."""
+        """Add new rows under fresh labels before retiring old ones, so a concurrent search always
+        finds each entry under some label (labels are never reused). A changed entry gets all its
+        rows anew: an alternate removed by an edit leaves search at once."""
         if not changed and not gone:
             return
         with index.lock:
-            old_labels = [index.label_of[i] for i in [*gone, *(e.id for e in changed)] if i in index.label_of]
+            old_labels = [
+                label for i in [*gone, *(e.id for e in changed)] for label in index.labels_of.get(i, [])
+            ]
             if changed:
                 spec = parse_pooling(index.pooling)
-                questions = [e.question for e in changed]
+                policy = RowPolicy.from_manifest(index.manifest)
+                entry_row_lists = rows_of(changed, policy, self.encoder)
+                flat = [row for rows in entry_row_lists for row in rows]
                 vectors = encode_entries(
-                    self.encoder, questions, spec.name, index.bm25 if spec.needs_bm25 else None
+                    self.encoder, [r.text for r in flat], spec.name, index.bm25 if spec.needs_bm25 else None
                 )
-                labels = list(range(index.next_label, index.next_label + len(changed)))
-                index.next_label += len(changed)
-                for label, entry in zip(labels, changed, strict=True):
-                    index.id_of[label] = entry.id
-                index.lexical.add(labels, index.bm25.analyzer.terms(questions))
+                labels = list(range(index.next_label, index.next_label + len(flat)))
+                index.next_label += len(flat)
+                for label, row in zip(labels, flat, strict=True):
+                    index.id_of[label] = row.entry_id
+                    if row.kind != "question":
+                        index.source_of[label] = (row.kind, row.index, row.start, row.end)
+                new_labels_of, first_labels, at = {}, [], 0
+                for entry, rows in zip(changed, entry_row_lists, strict=True):
+                    new_labels_of[entry.id] = labels[at : at + len(rows)]
+                    first_labels.append(labels[at])
+                    at += len(rows)
+                index.lexical.add(
+                    first_labels, index.bm25.analyzer.terms([lexical_text(e, policy) for e in changed])
+                )
                 index.vectors.add(vectors, np.array(labels, dtype=np.int64))
-                for label, entry in zip(labels, changed, strict=True):
-                    index.label_of[entry.id] = label
-                    index.digest_of[entry.id] = question_digest(entry.question)
+                for entry in changed:
+                    index.labels_of[entry.id] = new_labels_of[entry.id]
+                    index.digest_of[entry.id] = entry_digest(entry, policy)
             if old_labels:
                 index.vectors.remove(np.array(old_labels, dtype=np.int64))
                 index.lexical.remove(old_labels)
                 for label in old_labels:
                     index.id_of.pop(label, None)
+                    index.source_of.pop(label, None)
             for faq_id in gone:
-                index.label_of.pop(faq_id, None)
+                index.labels_of.pop(faq_id, None)
                 index.digest_of.pop(faq_id, None)
 
     def swap(self, index: LoadedIndex) -> None:

@@ -29,7 +29,7 @@ from pathlib import Path
 from models.text import normalize_multiline, normalize_text
 
 DB_FILE_NAME = "faqs.sqlite3"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: alternates (a JSON list per entry); a version-1 file upgrades in place on open
 BUSY_TIMEOUT_S = 10.0
 
 # Limits in characters, counted after normalisation. A question is embedded as one sentence, and
@@ -38,6 +38,7 @@ MAX_ID_CHARS = 256
 MAX_QUESTION_CHARS = 2_000
 MAX_ANSWER_CHARS = 20_000
 MAX_CATEGORY_CHARS = 200
+MAX_ALTERNATES = 50  # alternate phrasings per entry; each within MAX_QUESTION_CHARS
 
 _SCHEMA = (
     """
@@ -46,6 +47,7 @@ _SCHEMA = (
         question   TEXT NOT NULL CHECK (typeof(question) = 'text' AND length(question) > 0),
         answer     TEXT,
         category   TEXT,
+        alternates TEXT NOT NULL DEFAULT '[]',
         created_at TEXT NOT NULL,
         updated_at TEXT NOT NULL
     ) WITHOUT ROWID
@@ -59,7 +61,9 @@ _SCHEMA = (
     "INSERT OR IGNORE INTO meta (key, value) VALUES ('revision', 0)",
 )
 
-_COLUMNS = "id, question, answer, category, created_at, updated_at"
+_COLUMNS = "id, question, answer, category, created_at, updated_at, alternates"
+# Version 1 -> 2: one column; existing entries get no alternates.
+_UPGRADE_FROM_1 = "ALTER TABLE faqs ADD COLUMN alternates TEXT NOT NULL DEFAULT '[]'"
 # Below SQLite's oldest limit on bound parameters per statement (999).
 _IDS_PER_QUERY = 900
 
@@ -75,6 +79,13 @@ class FaqEntry:
     category: str | None = None
     created_at: str | None = None
     updated_at: str | None = None
+    # Other phrasings of the question ("유사 질문"): each is searched like the question itself.
+    alternates: tuple[str, ...] = ()
+
+    @property
+    def questions(self) -> tuple[str, ...]:
+        """The question, then each alternate: every text a query is matched against as a question."""
+        return (self.question, *self.alternates)
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,9 +202,34 @@ def entry_problems(entry: FaqEntry) -> tuple[FaqEntry | None, list[str]]:
     category = _text_field(
         "category", entry.category, required=False, limit=MAX_CATEGORY_CHARS, problems=problems
     )
+    alternates = _alternates(entry.alternates, question, problems)
     if problems or id_ is None or question is None:
         return None, problems
-    return FaqEntry(id=id_, question=question, answer=answer, category=category), []
+    return FaqEntry(id=id_, question=question, answer=answer, category=category, alternates=alternates), []
+
+
+def _alternates(value: object, question: str | None, problems: list[str]) -> tuple[str, ...]:
+    """Normalised alternates; a duplicate of the question or of an earlier alternate is a problem
+    (it would only add a second copy of the same vector), named with its position."""
+    if value is None:
+        return ()
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        problems.append(f"alternates must be a list of texts, not {type(value).__name__}")
+        return ()
+    if len(value) > MAX_ALTERNATES:
+        problems.append(f"{len(value)} alternates; the limit is {MAX_ALTERNATES} per entry")
+    seen = {question: "the question"} if question else {}
+    alternates = []
+    for i, item in enumerate(value):
+        text = _text_field(f"alternate {i}", item, required=True, limit=MAX_QUESTION_CHARS, problems=problems)
+        if text is None:
+            continue
+        if text in seen:
+            problems.append(f"alternate {i} {_shown(text)} repeats {seen[text]}; remove it")
+            continue
+        seen[text] = f"alternate {i}"
+        alternates.append(text)
+    return tuple(alternates)
 
 
 def normalize_entry(entry: FaqEntry) -> FaqEntry:
@@ -208,15 +244,25 @@ def _utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
-def _entry_from_row(row: tuple[str, str, str | None, str | None, str, str]) -> FaqEntry:
-    return FaqEntry(*row)
+Row = tuple[str, str, str | None, str | None, str, str, str]
 
 
-def _hash_pairs(pairs: Iterable[tuple[str, str]]) -> str:
-    # One JSON array per line: unambiguous whatever characters ids and questions contain.
+def _entry_from_row(row: Row) -> FaqEntry:
+    id_, question, answer, category, created_at, updated_at, alternates = row
+    return FaqEntry(id_, question, answer, category, created_at, updated_at, tuple(json.loads(alternates)))
+
+
+def _alternates_column(entry: FaqEntry) -> str:
+    return json.dumps(list(entry.alternates), ensure_ascii=False)
+
+
+def _hash_entries(entries: Iterable[FaqEntry]) -> str:
+    # One JSON array per line: unambiguous whatever characters ids and questions contain. An entry
+    # without alternates hashes as [id, question], as before alternates existed.
     digest = hashlib.sha256()
-    for id_, question in pairs:
-        digest.update(json.dumps([id_, question], ensure_ascii=False, separators=(",", ":")).encode())
+    for entry in entries:
+        item = [entry.id, *entry.questions]
+        digest.update(json.dumps(item, ensure_ascii=False, separators=(",", ":")).encode())
         digest.update(b"\n")
     return digest.hexdigest()
 
@@ -263,6 +309,8 @@ class FaqStore:
                         f"{path} has schema version {version}, but this faqsearch understands "
                         f"up to {SCHEMA_VERSION}; upgrade faqsearch or use another data directory"
                     )
+                if version == 1:
+                    conn.execute(_UPGRADE_FROM_1)
                 for statement in _SCHEMA:
                     conn.execute(statement)
                 conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
@@ -352,20 +400,22 @@ class FaqStore:
         with self._transaction() as conn:
             for entry in normalized:
                 row = conn.execute(
-                    "SELECT question, answer, category FROM faqs WHERE id = ?", (entry.id,)
+                    "SELECT question, answer, category, alternates FROM faqs WHERE id = ?", (entry.id,)
                 ).fetchone()
+                values = (entry.question, entry.answer, entry.category, _alternates_column(entry))
                 if row is None:
                     conn.execute(
-                        f"INSERT INTO faqs ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
-                        (entry.id, entry.question, entry.answer, entry.category, now, now),
+                        f"INSERT INTO faqs ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        (entry.id, *values[:3], now, now, values[3]),
                     )
                     inserted += 1
-                elif tuple(row) == (entry.question, entry.answer, entry.category):
+                elif tuple(row) == values:
                     unchanged += 1
                 else:
                     conn.execute(
-                        "UPDATE faqs SET question = ?, answer = ?, category = ?, updated_at = ? WHERE id = ?",
-                        (entry.question, entry.answer, entry.category, now, entry.id),
+                        "UPDATE faqs SET question = ?, answer = ?, category = ?, alternates = ?, updated_at = ? "
+                        "WHERE id = ?",
+                        (*values, now, entry.id),
                     )
                     updated += 1
             if inserted or updated:
@@ -408,7 +458,7 @@ class FaqStore:
     def get_many(self, ids: Iterable[str]) -> dict[str, FaqEntry]:
         """The entries with these ids, by id, in one query; ids without an entry are left out."""
         keys = list(dict.fromkeys(normalize_id(id) for id in ids))
-        rows: list[tuple[str, str, str | None, str | None, str, str]] = []
+        rows: list[Row] = []
         with self._lock:
             conn = self._connection()
             for start in range(0, len(keys), _IDS_PER_QUERY):
@@ -444,14 +494,11 @@ class FaqStore:
         return int(conn.execute("SELECT value FROM meta WHERE key = 'revision'").fetchone()[0])
 
     def content_hash(self) -> str:
-        """sha256 hex over the (id, question) pairs ordered by id: what an index's vectors depend on.
-
-        Each pair is hashed as the compact JSON array `["<id>","<question>"]` (UTF-8, non-ASCII
-        kept) plus a newline. Answers and categories are left out: they do not change vectors.
-        """
-        with self._lock:
-            rows = self._connection().execute("SELECT id, question FROM faqs ORDER BY id").fetchall()
-        return _hash_pairs(rows)
+        """sha256 hex over the entries' question texts, ordered by id: what an index's question rows
+        depend on. Each entry is hashed as the compact JSON array `["<id>","<question>",
+        "<alternate 0>", ...]` (UTF-8, non-ASCII kept) plus a newline. Answers and categories are
+        left out (answers count only where indexed; the index's own digests track them)."""
+        return _hash_entries(self.all())
 
     def snapshot(self) -> StoreSnapshot:
         """Entries, revision and content hash read in one transaction, so they always agree."""
@@ -462,5 +509,5 @@ class FaqStore:
         return StoreSnapshot(
             revision=revision,
             entries=entries,
-            content_hash=_hash_pairs((e.id, e.question) for e in entries),
+            content_hash=_hash_entries(entries),
         )

@@ -116,6 +116,14 @@ class Analyzer:
         """The BM25 terms of each text (its morphemes' terms, in order)."""
         return [[m.term for m in sentence] for sentence in self.analyze(texts)]
 
+    def sentence_spans(self, text: str) -> list[tuple[int, int]]:
+        """Kiwi's sentence boundaries in `text`: [start, end) character spans, in order."""
+        if not text.strip():
+            return []
+        with self._lock:
+            sentences = self._loaded().split_into_sents(text)
+        return [(s.start, s.end) for s in sentences]
+
 
 DEFAULT_ANALYZER = Analyzer()  # cheap: Kiwi loads on first use
 
@@ -140,3 +148,8 @@ def analyze(texts: Sequence[str]) -> list[list[Morpheme]]:
 def terms(texts: Sequence[str]) -> list[list[str]]:
     """`Analyzer.terms` without domain words."""
     return DEFAULT_ANALYZER.terms(texts)
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Kiwi's sentence boundaries in `text`: [start, end) character spans, in order."""
+    return DEFAULT_ANALYZER.sentence_spans(text)

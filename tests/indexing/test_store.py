@@ -71,7 +71,7 @@ def test_open_creates_folder_and_sqlite_file_in_wal_mode(tmp_path: Path) -> None
     conn = sqlite3.connect(data_dir / "faqs.sqlite3")
     try:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
     finally:
         conn.close()
 
@@ -96,7 +96,7 @@ def test_open_refuses_a_newer_schema(tmp_path: Path) -> None:
     conn = sqlite3.connect(tmp_path / "faqs.sqlite3")
     conn.execute("PRAGMA user_version=99")
     conn.close()
-    with pytest.raises(StoreOpenError, match="schema version 99, but this faqsearch understands up to 1"):
+    with pytest.raises(StoreOpenError, match="schema version 99, but this faqsearch understands up to 2"):
         FaqStore.open(tmp_path)
 
 
@@ -435,3 +435,75 @@ def test_get_many_returns_the_existing_entries_in_one_dict(store: FaqStore) -> N
     every = store.get_many(f"id-{i:04d}" for i in range(1000))
     assert sorted(every) == [f"id-{i:04d}" for i in range(1000)]
     assert all(every[k] == store.get(k) for k in ("id-0000", "id-0450", "id-0900", "id-0999"))
+
+
+# -- alternates ------------------------------------------------------------------------------------
+
+FIXTURE_V1 = Path(__file__).parent.parent / "fixtures" / "store_v1" / "faqs.sqlite3"
+
+
+def test_a_version_1_store_upgrades_in_place_with_nothing_lost(tmp_path):
+    """tests/fixtures/store_v1 was written by the code before alternates (schema version 1)."""
+    import shutil
+
+    shutil.copy(FIXTURE_V1, tmp_path / "faqs.sqlite3")
+    with FaqStore.open(tmp_path) as store:
+        entries = {e.id: e for e in store.all()}
+        assert store.revision() == 1
+        # the hash of entries without alternates is what version 1 computed
+        assert store.content_hash() == "b637f78a9274819f4d0fc0b0017f202cdd3f10f6a43498e1147057860bd084ec"
+        store.upsert(
+            FaqEntry(
+                "card-1", "카드를 잃어버렸어요", entries["card-1"].answer, "카드", alternates=("카드 분실",)
+            )
+        )
+    assert sorted(entries) == ["card-1", "hours-1", "loan-1"]
+    assert (entries["loan-1"].question, entries["loan-1"].answer, entries["loan-1"].category) == (
+        "신용 대출 신청은 어떻게 하나요?",
+        "가까운 지점이나 앱에서 신청할 수 있습니다.",
+        "대출",
+    )
+    assert entries["hours-1"].answer is None and all(e.alternates == () for e in entries.values())
+    with FaqStore.open(tmp_path) as store:  # reopened: version 2, the new alternate kept
+        assert store.get("card-1").alternates == ("카드 분실",)
+        assert store.get("loan-1").created_at == entries["loan-1"].created_at
+    conn = sqlite3.connect(tmp_path / "faqs.sqlite3")
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+
+
+def test_alternates_are_normalised_stored_and_compared(tmp_path):
+    with FaqStore.open(tmp_path) as store:
+        nfd = unicodedata.normalize("NFD", "카드  분실 신고")
+        result = store.upsert(FaqEntry("c", "카드를 잃어버렸어요", alternates=(nfd, "카드 재발급")))
+        assert result == UpsertResult(inserted=1, updated=0)
+        assert store.get("c").alternates == ("카드 분실 신고", "카드 재발급")
+        # the same alternates again: unchanged; one removed: updated
+        assert (
+            store.upsert(
+                FaqEntry("c", "카드를 잃어버렸어요", alternates=("카드 분실 신고", "카드 재발급"))
+            ).unchanged
+            == 1
+        )
+        assert store.upsert(FaqEntry("c", "카드를 잃어버렸어요", alternates=("카드 재발급",))).updated == 1
+        assert store.get("c").alternates == ("카드 재발급",)
+
+
+def test_bad_alternates_are_refused_naming_each_and_nothing_is_stored(tmp_path):
+    with FaqStore.open(tmp_path) as store:
+        with pytest.raises(InvalidFaqEntryError) as caught:
+            store.upsert_many(
+                [
+                    FaqEntry("ok", "환불은 며칠 걸려요?"),
+                    FaqEntry("a", "카드를 잃어버렸어요", alternates=("카드를 잃어버렸어요 ", "분실", "분실")),
+                    FaqEntry("b", "배송 조회", alternates=tuple(f"배송 {i}" for i in range(51))),
+                    FaqEntry("c", "요금제 변경", alternates=("가" * 2001, "")),
+                ]
+            )
+        assert caught.value.problems == [
+            "entry 1 (id 'a'): alternate 0 '카드를 잃어버렸어요' repeats the question; remove it; "
+            "alternate 2 '분실' repeats alternate 1; remove it",
+            "entry 2 (id 'b'): 51 alternates; the limit is 50 per entry",
+            "entry 3 (id 'c'): alternate 0 is 2,001 characters long; the limit is 2,000 characters; "
+            "empty alternate 1",
+        ]
+        assert store.count() == 0
