@@ -5,8 +5,8 @@ import shutil
 
 import numpy as np
 import pytest
-from same_results import assert_same_vectors
 import torch
+from same_results import assert_same_vectors
 
 from models.bm25 import Bm25Stats
 from models.device import resolve_device, resolve_dtype
