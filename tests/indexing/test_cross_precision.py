@@ -18,7 +18,9 @@ from indexing.store import FaqEntry
 from indexing.vector_index import IndexParams
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-QUERIES = 600  # the first 600 welfare queries against all 454 entries
+# The first 200 welfare entries and the first 300 queries answered among them: bf16 is emulated
+# (several times slower than fp32) on CPUs without avx512_bf16/AMX, and the suite runs there too.
+ENTRIES, QUERIES = 200, 300
 
 
 @pytest.fixture(scope="module")
@@ -31,8 +33,10 @@ def bf16_encoder(model_path):
 def test_fp32_index_with_bf16_queries_ranks_like_bf16_throughout(real_encoder, bf16_encoder) -> None:
     testset = load_testset(REPO_ROOT / "testsets/welfare")
     assert isinstance(testset, RankingSet)
-    entries = [FaqEntry(id=e.id, question=e.text) for e in testset.corpus]
-    queries = testset.queries[:QUERIES]
+    entries = [FaqEntry(id=e.id, question=e.text) for e in testset.corpus[:ENTRIES]]
+    kept = {e.id for e in entries}
+    queries = [q for q in testset.queries if set(testset.qrels[q.id]) <= kept][:QUERIES]
+    assert len(queries) == QUERIES
     qrels = {q.id: testset.qrels[q.id] for q in queries}
     pooling = Settings.model_fields["pooling"].default
     indexes = {
