@@ -38,7 +38,7 @@ def test_the_factor_is_in_the_statistics_and_the_manifest(data_dir, tiny_encoder
     assert Snapshots(data_dir).current_info().manifest["bm25"]["function_weight"] == 0.25
     # rows added later are weighed with the same factor
     searcher.upsert([FaqEntry("new", "주차는 어디에 하나요?")])
-    row = searcher.index.lexical._rows[searcher.index.label_of["new"]]
+    row = searcher.index.lexical._rows[searcher.index.labels_of["new"][0]]
     columns = {i: t for i, t in enumerate(searcher.index.lexical._terms)}
     weights = {columns[c]: w for c, w in row.items()}
     expected = searcher.index.bm25.term_weights(["주차/N", "는/J", "어디/N", "에/J", "하/V", "나요/E", "?/S"])

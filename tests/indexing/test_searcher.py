@@ -139,7 +139,7 @@ def test_korean_ids_in_nfd_and_nfc_name_the_same_entry(tmp_path, entries, real_e
     assert searcher.search([question], top_k=1)[0][0].id == "카드-분실"
     assert searcher.delete(["카드-분실"]) == 1
     assert "카드-분실" not in {h.id for h in searcher.search([question], top_k=10)[0]}
-    assert set(searcher.index.label_of) == {e.id for e in entries[:5]}
+    assert set(searcher.index.labels_of) == {e.id for e in entries[:5]}
 
 
 def test_an_index_of_another_pooling_or_model_is_refused(data_dir, real_encoder, tiny_encoder):
@@ -270,7 +270,7 @@ def test_concurrent_writes_and_searches_lose_nothing(tmp_path, tiny_encoder):
     assert errors == []
     assert {e.id: e.question for e in searcher.store.all()} == expected
     index = searcher.index
-    assert set(index.label_of) == set(expected)
+    assert set(index.labels_of) == set(expected)
     assert index.vectors.ntotal == len(expected) == len(index.id_of)
     restarted = Searcher.open(tmp_path, tiny_encoder)
-    assert set(restarted.index.label_of) == set(expected)
+    assert set(restarted.index.labels_of) == set(expected)
