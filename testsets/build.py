@@ -10,7 +10,7 @@ sha256 is checked first): running the script twice gives the same bytes. A JSON 
 counts is printed on stdout.
 
 Formats (read back strictly by `eval/testset.py`):
-  ranking  corpus.jsonl  {"id", "text"} + optional "title", "answer"
+  ranking  corpus.jsonl  {"id", "text"} + optional "title", "answer", "alternates" (list of strings)
            queries.jsonl {"id", "text"}
            qrels.tsv     header `query_id<TAB>entry_id<TAB>grade`, one row per relevant pair, grade 1
   sts      pairs.jsonl   {"a", "b", "score"}
@@ -922,9 +922,10 @@ and rebuild:
 Choi JaeHun; `sample_faq`'s `site-*` entries are the project's own). Each folder carries its licence file.
 
 ## Format
-- **ranking**: `corpus.jsonl` (`{{"id", "text"}}`, optional `"title"`, `"answer"`), `queries.jsonl`
-  (`{{"id", "text"}}`), `qrels.tsv` (header `query_id<TAB>entry_id<TAB>grade`, one row per relevant pair,
-  grade 1). Every query has at least one relevant entry.
+- **ranking**: `corpus.jsonl` (`{{"id", "text"}}`, optional `"title"`, `"answer"`, `"alternates"`),
+  `queries.jsonl` (`{{"id", "text"}}`), `qrels.tsv` (header `query_id<TAB>entry_id<TAB>grade`, one row per
+  relevant pair, grade 1). Every query has at least one relevant entry. `"alternates"` is a list of
+  non-empty strings, other phrasings of the entry's question (absent = none).
 - **sts**: `pairs.jsonl` (`{{"a", "b", "score"}}`, score a float from the source).
 - every set: `meta.json` (`name`, `kind`, `counts`, `licence`, `source` with commit and sha256,
   `construction`), `README.md` (origin, licence, construction, counts), licence file.

@@ -158,6 +158,28 @@ def test_nfd_korean_loads_as_nfc(tmp_path):
     assert load_testset(sts).pairs == [StsPair(a="비밀번호를 잊어버렸어요", b="가", score=1.0)]
 
 
+def test_alternates_load_normalised_in_order(tmp_path):
+    nfd = unicodedata.normalize("NFD", "비번을 까먹었어요")
+    corpus = (
+        json.dumps(
+            {"id": "e1", "text": "비밀번호를 잊어버렸어요", "alternates": [f"  {nfd}  ", "비밀번호\t분실"]},
+            ensure_ascii=False,
+        )
+        + "\n"
+        + '{"id": "e2", "text": "배송 기간", "alternates": []}\n'
+        + '{"id": "e3", "text": "환불 규정", "alternates": null}\n'
+    )
+    loaded = load_testset(ranking_folder(tmp_path, corpus_jsonl=corpus))
+    assert loaded.corpus == [
+        CorpusEntry(
+            id="e1", text="비밀번호를 잊어버렸어요", alternates=("비번을 까먹었어요", "비밀번호 분실")
+        ),
+        CorpusEntry(id="e2", text="배송 기간"),
+        CorpusEntry(id="e3", text="환불 규정"),
+    ]
+    assert loaded.corpus[1].alternates == ()
+
+
 # --- broken folders: one TestsetError naming the file and the line -------------------------------
 
 BAD_CORPUS_LINE3 = CORPUS.splitlines(keepends=True)[:2]
@@ -185,6 +207,31 @@ BROKEN_RANKING = [
         "corpus.jsonl",
         "".join(BAD_CORPUS_LINE3) + '{"id": "e3", "text": "a", "title": 1}\n',
         "line 3: 'title' must be a string, got int",
+    ),
+    (
+        "corpus.jsonl",
+        "".join(BAD_CORPUS_LINE3) + '{"id": "e3", "text": "a", "alternates": "환불"}\n',
+        "line 3: 'alternates' must be a list of strings, got str",
+    ),
+    (
+        "corpus.jsonl",
+        "".join(BAD_CORPUS_LINE3) + '{"id": "e3", "text": "a", "alternates": {"b": 1}}\n',
+        "line 3: 'alternates' must be a list of strings, got dict",
+    ),
+    (
+        "corpus.jsonl",
+        "".join(BAD_CORPUS_LINE3) + '{"id": "e3", "text": "a", "alternates": ["b", 2]}\n',
+        "line 3: 'alternates'[1] must be a string, got int",
+    ),
+    (
+        "corpus.jsonl",
+        "".join(BAD_CORPUS_LINE3) + '{"id": "e3", "text": "a", "alternates": [null]}\n',
+        "line 3: 'alternates'[0] must be a string, got NoneType",
+    ),
+    (
+        "corpus.jsonl",
+        "".join(BAD_CORPUS_LINE3) + '{"id": "e3", "text": "a", "alternates": ["b", " \\t "]}\n',
+        "line 3: empty 'alternates'[1]",
     ),
     (
         "corpus.jsonl",
