@@ -172,11 +172,12 @@ class Group:
     queries: list[str]
     title: str | None = None
     answer: str | None = None
+    alternates: list[str] = field(default_factory=list)  # other phrasings stored with the entry
 
 
 @dataclass
 class RankingData:
-    corpus: list[dict[str, str]]
+    corpus: list[dict[str, Any]]
     queries: list[dict[str, str]]
     qrels: list[tuple[str, str]]
     stats: dict[str, int] = field(default_factory=dict)
@@ -191,9 +192,12 @@ def assemble_ranking(groups: list[Group]) -> RankingData:
       groups are relevant to it;
     - identical query strings are one query, relevant to the entries of every group they occur in;
     - a query string that is identical to an entry text is not used (it would match verbatim);
-    - query ids `q-00001`, ... in order of first occurrence.
+    - query ids `q-00001`, ... in order of first occurrence;
+    - alternates (only where groups have them) follow `attach_alternates`, and a query string
+      identical to an alternate is not used either (it would match verbatim when alternates are
+      indexed, and both ways of searching must see the same queries).
     """
-    corpus: list[dict[str, str]] = []
+    corpus: list[dict[str, Any]] = []
     entry_by_text: dict[str, str] = {}
     entry_of_group: dict[str, str] = {}
     merged_entries: list[dict[str, str]] = []
@@ -214,10 +218,16 @@ def assemble_ranking(groups: list[Group]) -> RankingData:
         if group.answer:
             entry["answer"] = group.answer
         corpus.append(entry)
+    with_alternates = any(group.alternates for group in groups)
+    alternate_of: dict[str, str] = {}
+    alternate_details: dict[str, list[Any]] = {}
+    if with_alternates:
+        alternate_of, alternate_details = attach_alternates(groups, corpus, entry_by_text, entry_of_group)
 
     query_ids: dict[str, str] = {}
     relevant: dict[str, list[str]] = {}
     dropped_as_entry: list[dict[str, str]] = []
+    dropped_as_alternate: list[dict[str, str]] = []
     query_strings = dropped_empty = 0
     for group in groups:
         for raw_text in group.queries:
@@ -228,6 +238,11 @@ def assemble_ranking(groups: list[Group]) -> RankingData:
                 continue
             if text in entry_by_text:
                 dropped_as_entry.append({"group": group.entry_id, "entry": entry_by_text[text], "text": text})
+                continue
+            if text in alternate_of:
+                dropped_as_alternate.append(
+                    {"group": group.entry_id, "entry": alternate_of[text], "text": text}
+                )
                 continue
             if text not in query_ids:
                 query_ids[text] = f"q-{len(query_ids) + 1:05d}"
@@ -253,6 +268,7 @@ def assemble_ranking(groups: list[Group]) -> RankingData:
         "query_strings_merged_identical": query_strings
         - dropped_empty
         - len(dropped_as_entry)
+        - len(dropped_as_alternate)
         - len(queries),
         "queries_with_several_relevant": len(several),
     }
@@ -261,7 +277,65 @@ def assemble_ranking(groups: list[Group]) -> RankingData:
         "query_strings_dropped_identical_to_entry": dropped_as_entry,
         "queries_with_several_relevant": several,
     }
+    if with_alternates:
+        # only for sets with alternates, so the other sets' meta.json stays as it was
+        stats["alternates"] = sum(len(entry.get("alternates", [])) for entry in corpus)
+        stats.update({key: len(items) for key, items in alternate_details.items()})
+        stats["query_strings_dropped_identical_to_alternate"] = len(dropped_as_alternate)
+        details.update(alternate_details)
+        details["query_strings_dropped_identical_to_alternate"] = dropped_as_alternate
     return RankingData(corpus, queries, qrels, stats, details)
+
+
+def attach_alternates(
+    groups: list[Group],
+    corpus: list[dict[str, Any]],
+    entry_by_text: dict[str, str],
+    entry_of_group: dict[str, str],
+) -> tuple[dict[str, str], dict[str, list[Any]]]:
+    """Store each group's alternates on its entry (`"alternates"`, only when there are some).
+
+    - a merged group's alternates go to the entry it was merged into (they paraphrase that text);
+    - an alternate identical to its own entry's text or to an earlier alternate of the same entry is
+      dropped (a repeat adds nothing);
+    - an alternate identical to another entry's text is dropped (that sentence is already an entry);
+    - an alternate shared by several entries stays on each (the source says it paraphrases each,
+      as a shared query string is relevant to each).
+    Returns the first entry holding each alternate text, and what the rules dropped.
+    """
+    entry_by_id = {entry["id"]: entry for entry in corpus}
+    alternate_of: dict[str, str] = {}
+    holders: dict[str, list[str]] = {}
+    repeats: list[dict[str, str]] = []
+    entry_texts: list[dict[str, str]] = []
+    for group in groups:
+        entry_id = entry_of_group[group.entry_id]
+        entry = entry_by_id[entry_id]
+        kept = entry.setdefault("alternates", [])
+        for raw_text in group.alternates:
+            text = clean(raw_text)
+            if not text:
+                raise BuildError(f"group {group.entry_id}: empty alternate")
+            item = {"group": group.entry_id, "entry": entry_id, "text": text}
+            if text == entry["text"] or text in kept:
+                repeats.append({**item, "repeats": "text" if text == entry["text"] else "alternate"})
+            elif text in entry_by_text:
+                entry_texts.append({**item, "entry_with_that_text": entry_by_text[text]})
+            else:
+                kept.append(text)
+                alternate_of.setdefault(text, entry_id)
+                holders.setdefault(text, []).append(entry_id)
+    for entry in corpus:
+        if not entry.get("alternates"):
+            entry.pop("alternates", None)
+    details: dict[str, list[Any]] = {
+        "alternates_dropped_repeating_their_entry": repeats,
+        "alternates_dropped_identical_to_another_entry": entry_texts,
+        "alternates_on_several_entries": [
+            {"text": text, "entries": sorted(ids)} for text, ids in holders.items() if len(ids) > 1
+        ],
+    }
+    return alternate_of, details
 
 
 def describe_merges(data: RankingData, indent: str = "   ") -> str:
@@ -281,9 +355,36 @@ def describe_merges(data: RankingData, indent: str = "   ") -> str:
         lines.append(
             f"- `{item['query']}` (`{item['text']}`) occurs in several groups: relevant to {entries}."
         )
+    lines.extend(describe_alternate_rules(data))
     if not lines:
         lines.append("- no entry merged, no query string dropped, no query relevant to several entries.")
     return "\n".join(indent + line for line in lines)
+
+
+def describe_alternate_rules(data: RankingData) -> list[str]:
+    """Markdown lines for what the alternates rules did (nothing for sets without alternates)."""
+    details = data.details
+    lines = []
+    for item in details.get("alternates_dropped_repeating_their_entry", []):
+        lines.append(
+            f"- an alternate of `{item['group']}` (`{item['text']}`) repeats "
+            + ("the text" if item["repeats"] == "text" else "an earlier alternate")
+            + f" of entry `{item['entry']}`: dropped."
+        )
+    for item in details.get("alternates_dropped_identical_to_another_entry", []):
+        lines.append(
+            f"- an alternate of `{item['group']}` (`{item['text']}`) is the text of entry "
+            f"`{item['entry_with_that_text']}`: dropped."
+        )
+    for item in details.get("alternates_on_several_entries", []):
+        entries = ", ".join(f"`{e}`" for e in item["entries"])
+        lines.append(f"- alternate `{item['text']}` occurs in several groups: kept on {entries}.")
+    for item in details.get("query_strings_dropped_identical_to_alternate", []):
+        lines.append(
+            f"- a query string of `{item['group']}` (`{item['text']}`) equals an alternate of entry "
+            f"`{item['entry']}`: not used."
+        )
+    return lines
 
 
 def ranking_counts(data: RankingData) -> dict[str, int]:
@@ -345,7 +446,8 @@ def build_welfare(programmes: list[WelfareProgramme]) -> tuple[RankingData, dict
     return data, entry_ids
 
 
-def build_parakqc(raw: Path) -> RankingData:
+def read_parakqc(raw: Path) -> list[str]:
+    """The 10,000 sentences of paraKQC_v1.txt in file order (blocks of 10 paraphrases)."""
     path = raw_file(raw, "parakqc/paraKQC_v1.txt")
     lines = read_lines(path)
     if len(lines) % 10:
@@ -356,11 +458,31 @@ def build_parakqc(raw: Path) -> RankingData:
         if len(fields) != 3:
             raise BuildError(f"{path}: line {number}: {len(fields)} fields, expected 3")
         sentences.append(clean(fields[2]))
+    return sentences
+
+
+def build_parakqc(sentences: list[str]) -> RankingData:
     groups = [
         Group(
             entry_id=f"parakqc-{g + 1:04d}",
             text=sentences[10 * g],
             queries=sentences[10 * g + 1 : 10 * g + 10],
+        )
+        for g in range(len(sentences) // 10)
+    ]
+    data = assemble_ranking(groups)
+    data.stats["source_sentences"] = len(sentences)
+    return data
+
+
+def build_parakqc_alt(sentences: list[str]) -> RankingData:
+    """The parakqc groups with sentences 2-5 as the entry's alternates and 6-10 as its queries."""
+    groups = [
+        Group(
+            entry_id=f"parakqc-{g + 1:04d}",
+            text=sentences[10 * g],
+            alternates=sentences[10 * g + 1 : 10 * g + 5],
+            queries=sentences[10 * g + 5 : 10 * g + 10],
         )
         for g in range(len(sentences) // 10)
     ]
@@ -688,6 +810,116 @@ Leakage note: 264 ParaKQC sentences also appear in KLUE-STS dev; do not tune on 
     return meta
 
 
+def alternates_per_entry(data: RankingData) -> str:
+    """E.g. `996 entries with 4, 2 with 3, 1 with 8`, most common first."""
+    sizes: dict[int, int] = {}
+    for entry in data.corpus:
+        size = len(entry.get("alternates", []))
+        sizes[size] = sizes.get(size, 0) + 1
+    ordered = sorted(sizes.items(), key=lambda item: (-item[1], item[0]))
+    parts = [f"{count:,} with {size}" for size, count in ordered]
+    return parts[0].replace(" with", " entries with", 1) + "".join(", " + part for part in parts[1:])
+
+
+def write_parakqc_alt(out: Path, raw: Path, data: RankingData) -> dict:
+    counts = {**ranking_counts(data), "alternates": data.stats["alternates"]}
+    meta: dict[str, Any] = {
+        "name": "parakqc_alt",
+        "kind": "ranking",
+        "counts": counts,
+        "licence": "CC BY-SA 4.0",
+        "source": source_info(
+            raw, "warnikchow/paraKQC", "c16270fe6c2e888af07e7cb043248ad31d8a6f9c", ["parakqc/paraKQC_v1.txt"]
+        ),
+        "construction": [
+            "paraKQC_v1.txt (10,000 lines) in blocks of 10 paraphrases; block k (1-based, lines 10k-9..10k) "
+            "is group parakqc-kkkk, as in the parakqc set.",
+            "Entry text = the block's sentence 1; alternates = sentences 2-5; queries = sentences 6-10, "
+            "relevant to that entry.",
+            "Merge rules of parakqc: entries with identical text are one entry (the first block's id); "
+            "identical query strings are one query relevant to every block they occur in; a query string "
+            "identical to an entry text is not used.",
+            "Alternates: a merged block's alternates go to the entry it was merged into; an alternate "
+            "identical to its entry's text or to an earlier alternate of that entry is dropped, and so is "
+            "one identical to another entry's text; an alternate of several blocks stays on each entry. A "
+            "query string identical to any alternate is not used.",
+        ],
+        "stats": data.stats,
+        "details": data.details,
+    }
+    licence_note = CC_BY_SA_NOTE.format(
+        work="ParaKQC v1",
+        attribution="ParaKQC by Cho et al. (https://github.com/warnikchow/paraKQC), CC BY-SA 4.0.",
+        changes="selected the sentence column, NFC-normalised and stripped text, arranged as entries with "
+        "alternate phrasings, queries and relevance judgements as described below.",
+        licence_file="The origin's licence text is copied as `LICENSE.origin.txt`.",
+    )
+    readme = f"""\
+# parakqc_alt — ParaKQC paraphrase groups, entry with alternate phrasings <- paraphrase query (ranking)
+
+This set exists to **measure alternates**: an FAQ entry that stores several phrasings of its question
+(`"alternates"` in `corpus.jsonl`) against one that stores only its canonical question. Search the same
+queries twice, once with each entry's text and alternates indexed, once with the entry's text alone
+(ignore the `alternates` field); the difference is what the alternates buy. faqsearch's eval makes that
+comparison; this folder is only the data.
+
+The 1,000 ParaKQC groups of 10 paraphrases: sentence 1 is the entry's text, sentences 2-5 its
+alternates, sentences 6-10 the queries that must find it.
+
+## Counts
+| what | count |
+|---|---|
+{counts_lines(meta["counts"])}
+
+## Origin
+`data/paraKQC_v1.txt` from GitHub [warnikchow/paraKQC](https://github.com/warnikchow/paraKQC), commit
+`c16270fe6c2e888af07e7cb043248ad31d8a6f9c`. Paper: Cho et al., "Discourse Component to Sentence (DC2S):
+An Efficient Human-Aided Construction of Paraphrase and Sentence Similarity Dataset", LREC 2020.
+The same groups as [`parakqc`](../parakqc/README.md), split differently.
+
+{licence_note}
+## Construction
+1. Block k (1-based) = file lines 10k-9 .. 10k = group `parakqc-kkkk` (`parakqc-0001` = lines 1-10), the
+   same ids as in `parakqc`. Topic and act ids are not used.
+2. Entry `text` = the block's sentence 1; `alternates` = sentences 2-5 (in file order); queries =
+   sentences 6-10, each relevant to the entry (grade 1). Every query is also a query of `parakqc`, so
+   the two sets' numbers are related but not equal (`parakqc` has nine queries per group).
+3. The merge rules of `parakqc`, unchanged: entries with identical text are one entry (the first
+   block's id); a query string identical to an entry text is not used; identical query strings are one
+   query ({data.stats["query_strings_merged_identical"]} repeated strings merged), relevant to the
+   entries of every block they occur in.
+4. Rules for alternates, in the same spirit (a repeated sentence must neither count twice nor match a
+   query verbatim):
+   - a merged block's alternates go to the entry it was merged into (they paraphrase the same text);
+   - an alternate identical to its entry's text or to an earlier alternate of the same entry is dropped;
+   - an alternate identical to another entry's text is dropped (that sentence is already an entry);
+   - an alternate that occurs in several blocks stays on each of their entries (the source says it
+     paraphrases each, just as a shared query string is relevant to each);
+   - a query string identical to any alternate is **not used**, like one identical to an entry text:
+     with alternates indexed it would match verbatim, and both ways of searching must see the same
+     queries, so it is removed from both.
+   "Identical" means equal after NFC and stripping, as everywhere in `build.py`; collapsing inner
+   whitespace as `eval/testset.py` does would merge no further sentences of this file.
+
+   Here the rules meant:
+{describe_merges(data)}
+
+   Hence alternates per entry: {alternates_per_entry(data)} (`parakqc-0302` also holds those of
+   `parakqc-0400`).
+5. Source noise kept as is: sentences 6-10 of block 609 are copies of sentences 6-10 of block 608 (about
+   경재's mail; block 609 is about 휘연), so those five queries are relevant to both blocks' entries.
+
+Leakage note: 264 ParaKQC sentences also appear in KLUE-STS dev; do not tune on one and report on the other.
+
+## Statistics
+{stats_lines(data.stats)}
+
+{RANKING_FORMAT.format(extra=', "alternates"', name="parakqc_alt")}"""
+    licence = {"LICENSE.origin.txt": raw_file(raw, "parakqc/LICENSE.origin.txt").read_bytes()}
+    write_ranking_files(out, "parakqc_alt", data, meta, readme, licence)
+    return meta
+
+
 def write_stylekqc(out: Path, raw: Path, data: RankingData) -> dict:
     meta: dict[str, Any] = {
         "name": "stylekqc",
@@ -917,8 +1149,8 @@ and rebuild:
 |---|---|---|---|
 {table}
 
-**Licences differ per set.** `parakqc`, `stylekqc`, `korsts_dev` and `korsts_test` are CC BY-SA 4.0
-(share-alike, with attribution in their README); `welfare` and `sample_faq` are MIT (origin: Welfare-QA,
+**Licences differ per set.** `parakqc`, `parakqc_alt`, `stylekqc`, `korsts_dev` and `korsts_test` are
+CC BY-SA 4.0 (share-alike, with attribution in their README); `welfare` and `sample_faq` are MIT (origin: Welfare-QA,
 Choi JaeHun; `sample_faq`'s `site-*` entries are the project's own). Each folder carries its licence file.
 
 ## Format
@@ -947,7 +1179,9 @@ def build(raw: Path, out: Path) -> dict[str, dict]:
     programmes = read_welfare(raw)
     welfare, entry_ids = build_welfare(programmes)
     metas = [write_welfare(out, raw, welfare, programmes)]
-    metas.append(write_parakqc(out, raw, build_parakqc(raw)))
+    parakqc = read_parakqc(raw)
+    metas.append(write_parakqc(out, raw, build_parakqc(parakqc)))
+    metas.append(write_parakqc_alt(out, raw, build_parakqc_alt(parakqc)))
     metas.append(write_stylekqc(out, raw, build_stylekqc(raw)))
     for split in ("dev", "test"):
         pairs, stats = build_korsts(raw, split)

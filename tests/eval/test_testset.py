@@ -22,6 +22,7 @@ RAW = REPO_ROOT.parent / "shared" / "testsets_raw"
 BUNDLED = {
     "welfare": "ranking",
     "parakqc": "ranking",
+    "parakqc_alt": "ranking",
     "stylekqc": "ranking",
     "korsts_dev": "sts",
     "korsts_test": "sts",
@@ -412,11 +413,15 @@ def test_bundled_set_loads_with_the_counts_of_its_meta(name):
     assert loaded.name == name
     if BUNDLED[name] == "ranking":
         assert isinstance(loaded, RankingSet)
-        assert meta["counts"] == {
+        counts = {
             "entries": len(loaded.corpus),
             "queries": len(loaded.queries),
             "qrels": sum(len(entries) for entries in loaded.qrels.values()),
         }
+        alternates = sum(len(entry.alternates) for entry in loaded.corpus)
+        if alternates:  # counted only by the sets that have alternates
+            counts["alternates"] = alternates
+        assert meta["counts"] == counts
         assert set(loaded.qrels) == {q.id for q in loaded.queries}
         assert {grade for entries in loaded.qrels.values() for grade in entries.values()} == {1}
     else:
@@ -436,10 +441,42 @@ def test_bundled_counts():
     assert counts == {
         "welfare": {"entries": 454, "queries": 9091, "qrels": 9092},
         "parakqc": {"entries": 999, "queries": 8988, "qrels": 8995},
+        "parakqc_alt": {"entries": 999, "queries": 4991, "qrels": 4997, "alternates": 3998},
         "stylekqc": {"entries": 480, "queries": 2399, "qrels": 2399},
         "korsts_dev": {"pairs": 1500},
         "korsts_test": {"pairs": 1379},
     }
+
+
+def test_parakqc_alt_splits_each_group_into_entry_alternates_and_queries():
+    loaded = load_testset(TESTSETS / "parakqc_alt")
+    assert isinstance(loaded, RankingSet)
+    first = loaded.corpus[0]
+    assert first == CorpusEntry(
+        id="parakqc-0001",
+        text="메일을 다 비울까 아니면 안읽은 것만 지울까?",
+        alternates=(
+            "메일 중에 안읽은 것만 지울까? 다 지울까?",
+            "안읽은 메일만 지워 다지워?",
+            "다 지울까 안읽은 메일만 지울까?",
+            "전체를 비울까 안읽은 것만 비울까?",
+        ),
+    )
+    assert [q.id for q in loaded.queries if loaded.qrels[q.id] == {"parakqc-0001": 1}] == [
+        "q-00001",
+        "q-00002",
+        "q-00003",
+        "q-00004",
+        "q-00005",
+    ]
+    # no alternate repeats its entry's text or another alternate, and no query is an entry sentence
+    assert all(
+        e.text not in e.alternates and len(set(e.alternates)) == len(e.alternates) for e in loaded.corpus
+    )
+    sentences = {e.text for e in loaded.corpus} | {a for e in loaded.corpus for a in e.alternates}
+    assert not [q.text for q in loaded.queries if q.text in sentences]
+    sizes = sorted(len(e.alternates) for e in loaded.corpus)
+    assert (sizes.count(3), sizes.count(4), sizes.count(8)) == (2, 996, 1)
 
 
 def test_sample_faq_csv_and_jsonl_hold_the_same_rows():
@@ -476,6 +513,13 @@ def test_build_script_reproduces_the_committed_files(tmp_path):
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     assert summary["welfare"] == {"kind": "ranking", "entries": 454, "queries": 9091, "qrels": 9092}
+    assert summary["parakqc_alt"] == {
+        "kind": "ranking",
+        "entries": 999,
+        "queries": 4991,
+        "qrels": 4997,
+        "alternates": 3998,
+    }
     built = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
     committed = sorted(
         p.relative_to(TESTSETS)
