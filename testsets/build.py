@@ -23,6 +23,8 @@ import csv
 import hashlib
 import io
 import json
+import random
+import statistics
 import sys
 import unicodedata
 from dataclasses import dataclass, field
@@ -49,6 +51,9 @@ RAW_SHA256 = {
 }
 
 SAMPLE_FAQ_WELFARE_ENTRIES = 300
+# Splits each welfare programme's questions into passage half and query half (welfare_passages);
+# changing it changes that set, so it is stated in its meta.json.
+WELFARE_PASSAGES_SEED = 2024
 QRELS_HEADER = "query_id\tentry_id\tgrade"
 
 # Hand-written by the faqsearch project (MIT): generic service-site FAQ entries, so that the sample
@@ -446,6 +451,66 @@ def build_welfare(programmes: list[WelfareProgramme]) -> tuple[RankingData, dict
     return data, entry_ids
 
 
+def split_programme(
+    programme: WelfareProgramme, seed: int
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """The programme's (question, answer) rows, sorted then shuffled by `seed`, cut in two halves.
+
+    Sorting first makes the split independent of file order; a fresh generator per programme makes it
+    independent of the other programmes. The first half (the smaller one for an odd count) is the
+    passage's, the second the queries'.
+    """
+    rows = sorted(programme.rows)
+    random.Random(seed).shuffle(rows)
+    half = len(rows) // 2
+    return rows[:half], rows[half:]
+
+
+def passage_text(title: str, answers: list[str]) -> tuple[str, int]:
+    """Title and answers as one text, one per line; exact repeated answers dropped (and counted)."""
+    unique = list(dict.fromkeys(answers))
+    return "\n".join([title, *unique]), len(answers) - len(unique)
+
+
+def build_welfare_passages(
+    programmes: list[WelfareProgramme], entry_ids: dict[str, str], seed: int
+) -> RankingData:
+    groups = []
+    skipped = repeated_answers = 0
+    asked_in_passage: list[dict[str, str]] = []
+    for programme in programmes:
+        if len(programme.rows) < 2:  # no question would be left to ask about the passage
+            skipped += 1
+            continue
+        passage_rows, query_rows = split_programme(programme, seed)
+        text, repeats = passage_text(programme.title, [answer for _, answer in passage_rows])
+        repeated_answers += repeats
+        passage_questions = {question for question, _ in passage_rows}
+        queries = []
+        for question, _ in query_rows:
+            # the passage already holds an answer written for exactly this question
+            if question in passage_questions:
+                asked_in_passage.append({"group": entry_ids[programme.key], "text": question})
+                continue
+            queries.append(question)
+        groups.append(Group(entry_ids[programme.key], text, queries, title=programme.title))
+    data = assemble_ranking(groups)
+    lengths = [len(entry["text"]) for entry in data.corpus]
+    data.stats.update(
+        {
+            "source_rows": sum(len(p.rows) for p in programmes),
+            "programmes_skipped_under_2_questions": skipped,
+            "passage_answers_dropped_repeated": repeated_answers,
+            "query_strings_dropped_asked_in_passage_half": len(asked_in_passage),
+            "passage_chars_min": min(lengths),
+            "passage_chars_median": statistics.median_low(lengths),
+            "passage_chars_max": max(lengths),
+        }
+    )
+    data.details["query_strings_dropped_asked_in_passage_half"] = asked_in_passage
+    return data
+
+
 def read_parakqc(raw: Path) -> list[str]:
     """The 10,000 sentences of paraKQC_v1.txt in file order (blocks of 10 paraphrases)."""
     path = raw_file(raw, "parakqc/paraKQC_v1.txt")
@@ -735,6 +800,102 @@ sides, which reproduces the 0.712 of an independent reference script; 0.725 (R@1
 {RANKING_FORMAT.format(extra=', "title", "answer"', name="welfare")}"""
     licence = {"LICENSE.origin.txt": raw_file(raw, "welfare_qa/LICENSE.origin.txt").read_bytes()}
     write_ranking_files(out, "welfare", data, meta, readme, licence)
+    return meta
+
+
+def write_welfare_passages(out: Path, raw: Path, data: RankingData, seed: int) -> dict:
+    stats = data.stats
+    meta: dict[str, Any] = {
+        "name": "welfare_passages",
+        "kind": "ranking",
+        "counts": ranking_counts(data),
+        "licence": "MIT",
+        "source": source_info(
+            raw, "ash-hun/Welfare-QA", "20b118450c99116618634db9b15d35f6d8af4b65", ["welfare_qa/QA_total.csv"]
+        ),
+        "seed": seed,
+        "construction": [
+            "QA_total.csv rows grouped by programme exactly as in the welfare set (names equal up to "
+            "whitespace are one programme); entry ids are the welfare set's (welfare-NNNN).",
+            f"Per programme: its (question, answer) rows sorted, shuffled with random.Random({seed}) (a "
+            "fresh generator per programme), and cut in two halves; the first half has len // 2 rows.",
+            "Entry: text = programme title + '\\n' + the answers of the first half, one per line, in "
+            "shuffled order, exact repeated answers dropped; title = programme title.",
+            "Queries: the questions of the second half, relevant to the programme's entry; a question "
+            "that also occurs in the first half is not used (its answer is in the passage). Identical "
+            "query strings are one query, relevant to every programme they occur in.",
+            "Programmes with fewer than 2 questions are skipped.",
+        ],
+        "stats": stats,
+        "details": data.details,
+    }
+    dropped = "\n".join(
+        f"   - `{item['group']}`: `{item['text']}`"
+        for item in data.details["query_strings_dropped_asked_in_passage_half"]
+    )
+    readme = f"""\
+# welfare_passages — Korean welfare-programme questions -> long programme passage (ranking)
+
+Questions matched to **long passages**, the case the other sets do not cover (an FAQ whose answer is a
+page of text, a manual, a policy). Each entry is one public welfare programme: its name followed by
+several reference answers about it, joined into one passage of {stats["passage_chars_min"]:,} to
+{stats["passage_chars_max"]:,} characters (median {stats["passage_chars_median"]:,}). Each query is a
+question about that programme whose own answer is **not** in the passage: the questions are split in two
+halves, one half's answers make the passage, the other half's questions are the queries.
+
+Evaluate it with the passage indexed **as an answer**, chunked at the model's token limit (the longer
+passages do not fit a small encoder's input), not as a short question: it measures how a ranking copes
+with questions against long passages, where lexical matching gains weight.
+
+## Counts
+| what | count |
+|---|---|
+{counts_lines(meta["counts"])}
+
+Passage length in characters (`text`, title included): min {stats["passage_chars_min"]:,}, median
+{stats["passage_chars_median"]:,} (lower median), max {stats["passage_chars_max"]:,}.
+
+## Origin
+`QA_total.csv` from GitHub [ash-hun/Welfare-QA](https://github.com/ash-hun/Welfare-QA), commit
+`20b118450c99116618634db9b15d35f6d8af4b65` ("물어보장" / Ask-for-Welfare team), built from the 2023
+welfare-service booklet registered on 복지로. The same rows and programmes as [`welfare`](../welfare/README.md).
+
+## Licence
+MIT License, Copyright (c) 2024 Choi JaeHun; the origin's licence text is copied as `LICENSE.origin.txt`.
+
+## Construction
+1. Rows are grouped by programme exactly as in `welfare` (programme names equal up to whitespace are one
+   programme, titled with the spelling met first): {len(data.corpus)} programmes; entry ids are the
+   `welfare` set's (`welfare-NNNN`, numbered by first appearance), so the two sets can be compared per
+   programme.
+2. Per programme, its (question, answer) rows are **sorted** (so file order does not matter), shuffled
+   with `random.Random({seed})` (a fresh generator per programme, so one programme's split does not
+   depend on the others; the seed is also in `meta.json`), and cut in two halves: the first `len // 2`
+   rows (the smaller half for an odd count) give the passage, the rest the queries.
+3. Entry `text` = programme title + `"\\n"` + the answers of the first half, one per line, in shuffled
+   order; exact repeated answers are dropped ({stats["passage_answers_dropped_repeated"]} here). `title`
+   = the programme title. There is no `answer` field: the passage is the text to index as the answer.
+4. Queries: the questions of the second half, each relevant to its programme's entry (grade 1). A
+   question that also occurs in the first half of the same programme is not used, since an answer written
+   for exactly that question is in the passage ({stats["query_strings_dropped_asked_in_passage_half"]}
+   here):
+{dropped}
+
+   The merge rules of the other ranking sets apply as well (identical query strings are one query,
+   relevant to every programme they occur in; a query identical to an entry text is not used):
+{describe_merges(data)}
+5. Programmes with fewer than 2 questions are skipped (no question would be left to ask about the
+   passage): {stats["programmes_skipped_under_2_questions"]} here, every programme has at least 3.
+
+Note: the questions read like generated paraphrases in a uniform polite register; treat them as synthetic
+user questions. A programme with 3 questions has a one-answer passage, so a few passages are short.
+
+## Statistics
+{stats_lines(stats)}
+
+{RANKING_FORMAT.format(extra=', "title"', name="welfare_passages")}"""
+    licence = {"LICENSE.origin.txt": raw_file(raw, "welfare_qa/LICENSE.origin.txt").read_bytes()}
+    write_ranking_files(out, "welfare_passages", data, meta, readme, licence)
     return meta
 
 
@@ -1150,8 +1311,9 @@ and rebuild:
 {table}
 
 **Licences differ per set.** `parakqc`, `parakqc_alt`, `stylekqc`, `korsts_dev` and `korsts_test` are
-CC BY-SA 4.0 (share-alike, with attribution in their README); `welfare` and `sample_faq` are MIT (origin: Welfare-QA,
-Choi JaeHun; `sample_faq`'s `site-*` entries are the project's own). Each folder carries its licence file.
+CC BY-SA 4.0 (share-alike, with attribution in their README); `welfare`, `welfare_passages` and
+`sample_faq` are MIT (origin: Welfare-QA, Choi JaeHun; `sample_faq`'s `site-*` entries are the project's
+own). Each folder carries its licence file.
 
 ## Format
 - **ranking**: `corpus.jsonl` (`{{"id", "text"}}`, optional `"title"`, `"answer"`, `"alternates"`),
@@ -1179,6 +1341,8 @@ def build(raw: Path, out: Path) -> dict[str, dict]:
     programmes = read_welfare(raw)
     welfare, entry_ids = build_welfare(programmes)
     metas = [write_welfare(out, raw, welfare, programmes)]
+    passages = build_welfare_passages(programmes, entry_ids, WELFARE_PASSAGES_SEED)
+    metas.append(write_welfare_passages(out, raw, passages, WELFARE_PASSAGES_SEED))
     parakqc = read_parakqc(raw)
     metas.append(write_parakqc(out, raw, build_parakqc(parakqc)))
     metas.append(write_parakqc_alt(out, raw, build_parakqc_alt(parakqc)))

@@ -15,12 +15,14 @@ import pytest
 
 from eval import testset as ts
 from eval.testset import CorpusEntry, Query, RankingSet, StsPair, StsSet, load_testset
+from models.text import normalize_text
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TESTSETS = REPO_ROOT / "testsets"
 RAW = REPO_ROOT.parent / "shared" / "testsets_raw"
 BUNDLED = {
     "welfare": "ranking",
+    "welfare_passages": "ranking",
     "parakqc": "ranking",
     "parakqc_alt": "ranking",
     "stylekqc": "ranking",
@@ -440,6 +442,7 @@ def test_bundled_counts():
     }
     assert counts == {
         "welfare": {"entries": 454, "queries": 9091, "qrels": 9092},
+        "welfare_passages": {"entries": 454, "queries": 4879, "qrels": 4879},
         "parakqc": {"entries": 999, "queries": 8988, "qrels": 8995},
         "parakqc_alt": {"entries": 999, "queries": 4991, "qrels": 4997, "alternates": 3998},
         "stylekqc": {"entries": 480, "queries": 2399, "qrels": 2399},
@@ -479,6 +482,37 @@ def test_parakqc_alt_splits_each_group_into_entry_alternates_and_queries():
     assert (sizes.count(3), sizes.count(4), sizes.count(8)) == (2, 996, 1)
 
 
+def test_welfare_passages_hold_no_answer_of_their_own_queries():
+    """Per programme the raw questions split in two: answers of one half in the passage, the other
+    half's questions as queries, and no query's own answer in its passage."""
+    loaded = load_testset(TESTSETS / "welfare_passages")
+    welfare = load_testset(TESTSETS / "welfare")
+    assert isinstance(loaded, RankingSet) and isinstance(welfare, RankingSet)
+    assert [e.id for e in loaded.corpus] == [e.id for e in welfare.corpus]
+    assert all(e.title and e.text.startswith(e.title + " ") for e in loaded.corpus)
+    with (RAW / "welfare_qa" / "QA_total.csv").open(encoding="utf-8", newline="") as handle:
+        rows = [[normalize_text(value) for value in row] for row in list(csv.reader(handle))[1:]]
+    title_of = {e.id: e.title for e in loaded.corpus}
+    passage_of = {e.id: e.text for e in loaded.corpus}
+    queries = {q.text: q.id for q in loaded.queries}
+    asked = 0
+    for question, answer, _ in rows:
+        if question in queries:
+            for entry_id in loaded.qrels[queries[question]]:
+                assert answer not in passage_of[entry_id], (question, entry_id)
+                asked += 1
+    assert asked == 4879
+    meta = json.loads((TESTSETS / "welfare_passages" / "meta.json").read_text(encoding="utf-8"))
+    assert meta["seed"] == 2024
+    lengths = sorted(len(passage) for passage in passage_of.values())
+    stats = meta["stats"]
+    assert (stats["passage_chars_min"], stats["passage_chars_max"]) == (53, 2328)
+    assert stats["passage_chars_median"] == 770
+    # loaded text has the line breaks collapsed to spaces, so lengths equal the built ones
+    assert (lengths[0], lengths[-1], lengths[(len(lengths) - 1) // 2]) == (53, 2328, 770)
+    assert len(title_of) == 454
+
+
 def test_sample_faq_csv_and_jsonl_hold_the_same_rows():
     folder = TESTSETS / "sample_faq"
     text = (folder / "faqs.csv").read_text(encoding="utf-8")
@@ -513,6 +547,7 @@ def test_build_script_reproduces_the_committed_files(tmp_path):
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     assert summary["welfare"] == {"kind": "ranking", "entries": 454, "queries": 9091, "qrels": 9092}
+    assert summary["welfare_passages"] == {"kind": "ranking", "entries": 454, "queries": 4879, "qrels": 4879}
     assert summary["parakqc_alt"] == {
         "kind": "ranking",
         "entries": 999,
