@@ -2,7 +2,9 @@
 
 A folder is one of two kinds, decided by which files it holds:
 
-ranking  `corpus.jsonl`   one JSON object per line: `{"id", "text"}`, optional `"title"`, `"answer"`
+ranking  `corpus.jsonl`   one JSON object per line: `{"id", "text"}`, optional `"title"`, `"answer"`,
+                          `"alternates"` (a list of non-empty strings: other phrasings of the entry's
+                          question, normalised like `text`; absent or null = none)
          `queries.jsonl`  one JSON object per line: `{"id", "text"}`
          `qrels.tsv`      header `query_id<TAB>entry_id<TAB>grade`, then one row per relevant pair
 sts      `pairs.jsonl`    one JSON object per line: `{"a", "b", "score"}`
@@ -49,6 +51,7 @@ class CorpusEntry:
     text: str
     title: str | None = None
     answer: str | None = None
+    alternates: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -201,6 +204,24 @@ def _text(path: Path, number: int, obj: dict[str, Any], key: str, *, required: b
     return text
 
 
+def _alternates(path: Path, number: int, obj: dict[str, Any]) -> tuple[str, ...]:
+    """The entry's alternate phrasings; strict, since a stray string would be read letter by letter."""
+    value = obj.get("alternates")
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise _fail(path, number, f"'alternates' must be a list of strings, got {type(value).__name__}")
+    alternates = []
+    for index, item in enumerate(value):
+        if not isinstance(item, str):
+            raise _fail(path, number, f"'alternates'[{index}] must be a string, got {type(item).__name__}")
+        text = normalize_text(item)
+        if not text:
+            raise _fail(path, number, f"empty 'alternates'[{index}]")
+        alternates.append(text)
+    return tuple(alternates)
+
+
 def _check_unique(path: Path, number: int, item_id: str, seen: dict[str, int]) -> None:
     if item_id in seen:
         raise _fail(path, number, f"duplicate id {item_id!r} (first on line {seen[item_id]})")
@@ -219,6 +240,7 @@ def _load_corpus(path: Path) -> list[CorpusEntry]:
                 text=_text(path, number, obj, "text") or "",
                 title=_text(path, number, obj, "title", required=False),
                 answer=_text(path, number, obj, "answer", required=False),
+                alternates=_alternates(path, number, obj),
             )
         )
     return entries

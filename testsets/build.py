@@ -10,7 +10,7 @@ sha256 is checked first): running the script twice gives the same bytes. A JSON 
 counts is printed on stdout.
 
 Formats (read back strictly by `eval/testset.py`):
-  ranking  corpus.jsonl  {"id", "text"} + optional "title", "answer"
+  ranking  corpus.jsonl  {"id", "text"} + optional "title", "answer", "alternates" (list of strings)
            queries.jsonl {"id", "text"}
            qrels.tsv     header `query_id<TAB>entry_id<TAB>grade`, one row per relevant pair, grade 1
   sts      pairs.jsonl   {"a", "b", "score"}
@@ -23,6 +23,8 @@ import csv
 import hashlib
 import io
 import json
+import random
+import statistics
 import sys
 import unicodedata
 from dataclasses import dataclass, field
@@ -49,6 +51,9 @@ RAW_SHA256 = {
 }
 
 SAMPLE_FAQ_WELFARE_ENTRIES = 300
+# Splits each welfare programme's questions into passage half and query half (welfare_passages);
+# changing it changes that set, so it is stated in its meta.json.
+WELFARE_PASSAGES_SEED = 2024
 QRELS_HEADER = "query_id\tentry_id\tgrade"
 
 # Hand-written by the faqsearch project (MIT): generic service-site FAQ entries, so that the sample
@@ -172,11 +177,12 @@ class Group:
     queries: list[str]
     title: str | None = None
     answer: str | None = None
+    alternates: list[str] = field(default_factory=list)  # other phrasings stored with the entry
 
 
 @dataclass
 class RankingData:
-    corpus: list[dict[str, str]]
+    corpus: list[dict[str, Any]]
     queries: list[dict[str, str]]
     qrels: list[tuple[str, str]]
     stats: dict[str, int] = field(default_factory=dict)
@@ -191,9 +197,12 @@ def assemble_ranking(groups: list[Group]) -> RankingData:
       groups are relevant to it;
     - identical query strings are one query, relevant to the entries of every group they occur in;
     - a query string that is identical to an entry text is not used (it would match verbatim);
-    - query ids `q-00001`, ... in order of first occurrence.
+    - query ids `q-00001`, ... in order of first occurrence;
+    - alternates (only where groups have them) follow `attach_alternates`, and a query string
+      identical to an alternate is not used either (it would match verbatim when alternates are
+      indexed, and both ways of searching must see the same queries).
     """
-    corpus: list[dict[str, str]] = []
+    corpus: list[dict[str, Any]] = []
     entry_by_text: dict[str, str] = {}
     entry_of_group: dict[str, str] = {}
     merged_entries: list[dict[str, str]] = []
@@ -214,10 +223,16 @@ def assemble_ranking(groups: list[Group]) -> RankingData:
         if group.answer:
             entry["answer"] = group.answer
         corpus.append(entry)
+    with_alternates = any(group.alternates for group in groups)
+    alternate_of: dict[str, str] = {}
+    alternate_details: dict[str, list[Any]] = {}
+    if with_alternates:
+        alternate_of, alternate_details = attach_alternates(groups, corpus, entry_by_text, entry_of_group)
 
     query_ids: dict[str, str] = {}
     relevant: dict[str, list[str]] = {}
     dropped_as_entry: list[dict[str, str]] = []
+    dropped_as_alternate: list[dict[str, str]] = []
     query_strings = dropped_empty = 0
     for group in groups:
         for raw_text in group.queries:
@@ -228,6 +243,11 @@ def assemble_ranking(groups: list[Group]) -> RankingData:
                 continue
             if text in entry_by_text:
                 dropped_as_entry.append({"group": group.entry_id, "entry": entry_by_text[text], "text": text})
+                continue
+            if text in alternate_of:
+                dropped_as_alternate.append(
+                    {"group": group.entry_id, "entry": alternate_of[text], "text": text}
+                )
                 continue
             if text not in query_ids:
                 query_ids[text] = f"q-{len(query_ids) + 1:05d}"
@@ -253,6 +273,7 @@ def assemble_ranking(groups: list[Group]) -> RankingData:
         "query_strings_merged_identical": query_strings
         - dropped_empty
         - len(dropped_as_entry)
+        - len(dropped_as_alternate)
         - len(queries),
         "queries_with_several_relevant": len(several),
     }
@@ -261,7 +282,65 @@ def assemble_ranking(groups: list[Group]) -> RankingData:
         "query_strings_dropped_identical_to_entry": dropped_as_entry,
         "queries_with_several_relevant": several,
     }
+    if with_alternates:
+        # only for sets with alternates, so the other sets' meta.json stays as it was
+        stats["alternates"] = sum(len(entry.get("alternates", [])) for entry in corpus)
+        stats.update({key: len(items) for key, items in alternate_details.items()})
+        stats["query_strings_dropped_identical_to_alternate"] = len(dropped_as_alternate)
+        details.update(alternate_details)
+        details["query_strings_dropped_identical_to_alternate"] = dropped_as_alternate
     return RankingData(corpus, queries, qrels, stats, details)
+
+
+def attach_alternates(
+    groups: list[Group],
+    corpus: list[dict[str, Any]],
+    entry_by_text: dict[str, str],
+    entry_of_group: dict[str, str],
+) -> tuple[dict[str, str], dict[str, list[Any]]]:
+    """Store each group's alternates on its entry (`"alternates"`, only when there are some).
+
+    - a merged group's alternates go to the entry it was merged into (they paraphrase that text);
+    - an alternate identical to its own entry's text or to an earlier alternate of the same entry is
+      dropped (a repeat adds nothing);
+    - an alternate identical to another entry's text is dropped (that sentence is already an entry);
+    - an alternate shared by several entries stays on each (the source says it paraphrases each,
+      as a shared query string is relevant to each).
+    Returns the first entry holding each alternate text, and what the rules dropped.
+    """
+    entry_by_id = {entry["id"]: entry for entry in corpus}
+    alternate_of: dict[str, str] = {}
+    holders: dict[str, list[str]] = {}
+    repeats: list[dict[str, str]] = []
+    entry_texts: list[dict[str, str]] = []
+    for group in groups:
+        entry_id = entry_of_group[group.entry_id]
+        entry = entry_by_id[entry_id]
+        kept = entry.setdefault("alternates", [])
+        for raw_text in group.alternates:
+            text = clean(raw_text)
+            if not text:
+                raise BuildError(f"group {group.entry_id}: empty alternate")
+            item = {"group": group.entry_id, "entry": entry_id, "text": text}
+            if text == entry["text"] or text in kept:
+                repeats.append({**item, "repeats": "text" if text == entry["text"] else "alternate"})
+            elif text in entry_by_text:
+                entry_texts.append({**item, "entry_with_that_text": entry_by_text[text]})
+            else:
+                kept.append(text)
+                alternate_of.setdefault(text, entry_id)
+                holders.setdefault(text, []).append(entry_id)
+    for entry in corpus:
+        if not entry.get("alternates"):
+            entry.pop("alternates", None)
+    details: dict[str, list[Any]] = {
+        "alternates_dropped_repeating_their_entry": repeats,
+        "alternates_dropped_identical_to_another_entry": entry_texts,
+        "alternates_on_several_entries": [
+            {"text": text, "entries": sorted(ids)} for text, ids in holders.items() if len(ids) > 1
+        ],
+    }
+    return alternate_of, details
 
 
 def describe_merges(data: RankingData, indent: str = "   ") -> str:
@@ -281,9 +360,36 @@ def describe_merges(data: RankingData, indent: str = "   ") -> str:
         lines.append(
             f"- `{item['query']}` (`{item['text']}`) occurs in several groups: relevant to {entries}."
         )
+    lines.extend(describe_alternate_rules(data))
     if not lines:
         lines.append("- no entry merged, no query string dropped, no query relevant to several entries.")
     return "\n".join(indent + line for line in lines)
+
+
+def describe_alternate_rules(data: RankingData) -> list[str]:
+    """Markdown lines for what the alternates rules did (nothing for sets without alternates)."""
+    details = data.details
+    lines = []
+    for item in details.get("alternates_dropped_repeating_their_entry", []):
+        lines.append(
+            f"- an alternate of `{item['group']}` (`{item['text']}`) repeats "
+            + ("the text" if item["repeats"] == "text" else "an earlier alternate")
+            + f" of entry `{item['entry']}`: dropped."
+        )
+    for item in details.get("alternates_dropped_identical_to_another_entry", []):
+        lines.append(
+            f"- an alternate of `{item['group']}` (`{item['text']}`) is the text of entry "
+            f"`{item['entry_with_that_text']}`: dropped."
+        )
+    for item in details.get("alternates_on_several_entries", []):
+        entries = ", ".join(f"`{e}`" for e in item["entries"])
+        lines.append(f"- alternate `{item['text']}` occurs in several groups: kept on {entries}.")
+    for item in details.get("query_strings_dropped_identical_to_alternate", []):
+        lines.append(
+            f"- a query string of `{item['group']}` (`{item['text']}`) equals an alternate of entry "
+            f"`{item['entry']}`: not used."
+        )
+    return lines
 
 
 def ranking_counts(data: RankingData) -> dict[str, int]:
@@ -345,7 +451,68 @@ def build_welfare(programmes: list[WelfareProgramme]) -> tuple[RankingData, dict
     return data, entry_ids
 
 
-def build_parakqc(raw: Path) -> RankingData:
+def split_programme(
+    programme: WelfareProgramme, seed: int
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """The programme's (question, answer) rows, sorted then shuffled by `seed`, cut in two halves.
+
+    Sorting first makes the split independent of file order; a fresh generator per programme makes it
+    independent of the other programmes. The first half (the smaller one for an odd count) is the
+    passage's, the second the queries'.
+    """
+    rows = sorted(programme.rows)
+    random.Random(seed).shuffle(rows)
+    half = len(rows) // 2
+    return rows[:half], rows[half:]
+
+
+def passage_text(title: str, answers: list[str]) -> tuple[str, int]:
+    """Title and answers as one text, one per line; exact repeated answers dropped (and counted)."""
+    unique = list(dict.fromkeys(answers))
+    return "\n".join([title, *unique]), len(answers) - len(unique)
+
+
+def build_welfare_passages(
+    programmes: list[WelfareProgramme], entry_ids: dict[str, str], seed: int
+) -> RankingData:
+    groups = []
+    skipped = repeated_answers = 0
+    asked_in_passage: list[dict[str, str]] = []
+    for programme in programmes:
+        if len(programme.rows) < 2:  # no question would be left to ask about the passage
+            skipped += 1
+            continue
+        passage_rows, query_rows = split_programme(programme, seed)
+        text, repeats = passage_text(programme.title, [answer for _, answer in passage_rows])
+        repeated_answers += repeats
+        passage_questions = {question for question, _ in passage_rows}
+        queries = []
+        for question, _ in query_rows:
+            # the passage already holds an answer written for exactly this question
+            if question in passage_questions:
+                asked_in_passage.append({"group": entry_ids[programme.key], "text": question})
+                continue
+            queries.append(question)
+        groups.append(Group(entry_ids[programme.key], text, queries, title=programme.title))
+    data = assemble_ranking(groups)
+    lengths = [len(entry["text"]) for entry in data.corpus]
+    data.stats.update(
+        {
+            "source_rows": sum(len(p.rows) for p in programmes),
+            "programmes_skipped_under_2_questions": skipped,
+            "passage_answers_dropped_repeated": repeated_answers,
+            "query_strings_dropped_asked_in_passage_half": len(asked_in_passage),
+            "passage_chars_min": min(lengths),
+            "passage_chars_median": statistics.median_low(lengths),
+            "passage_chars_max": max(lengths),
+        }
+    )
+    data.details["query_strings_dropped_asked_in_passage_half"] = asked_in_passage
+    return data
+
+
+def read_parakqc(raw: Path) -> list[str]:
+    """The 10,000 sentences of paraKQC_v1.txt in file order (blocks of 10 paraphrases)."""
     path = raw_file(raw, "parakqc/paraKQC_v1.txt")
     lines = read_lines(path)
     if len(lines) % 10:
@@ -356,11 +523,31 @@ def build_parakqc(raw: Path) -> RankingData:
         if len(fields) != 3:
             raise BuildError(f"{path}: line {number}: {len(fields)} fields, expected 3")
         sentences.append(clean(fields[2]))
+    return sentences
+
+
+def build_parakqc(sentences: list[str]) -> RankingData:
     groups = [
         Group(
             entry_id=f"parakqc-{g + 1:04d}",
             text=sentences[10 * g],
             queries=sentences[10 * g + 1 : 10 * g + 10],
+        )
+        for g in range(len(sentences) // 10)
+    ]
+    data = assemble_ranking(groups)
+    data.stats["source_sentences"] = len(sentences)
+    return data
+
+
+def build_parakqc_alt(sentences: list[str]) -> RankingData:
+    """The parakqc groups with sentences 2-5 as the entry's alternates and 6-10 as its queries."""
+    groups = [
+        Group(
+            entry_id=f"parakqc-{g + 1:04d}",
+            text=sentences[10 * g],
+            alternates=sentences[10 * g + 1 : 10 * g + 5],
+            queries=sentences[10 * g + 5 : 10 * g + 10],
         )
         for g in range(len(sentences) // 10)
     ]
@@ -616,6 +803,102 @@ sides, which reproduces the 0.712 of an independent reference script; 0.725 (R@1
     return meta
 
 
+def write_welfare_passages(out: Path, raw: Path, data: RankingData, seed: int) -> dict:
+    stats = data.stats
+    meta: dict[str, Any] = {
+        "name": "welfare_passages",
+        "kind": "ranking",
+        "counts": ranking_counts(data),
+        "licence": "MIT",
+        "source": source_info(
+            raw, "ash-hun/Welfare-QA", "20b118450c99116618634db9b15d35f6d8af4b65", ["welfare_qa/QA_total.csv"]
+        ),
+        "seed": seed,
+        "construction": [
+            "QA_total.csv rows grouped by programme exactly as in the welfare set (names equal up to "
+            "whitespace are one programme); entry ids are the welfare set's (welfare-NNNN).",
+            f"Per programme: its (question, answer) rows sorted, shuffled with random.Random({seed}) (a "
+            "fresh generator per programme), and cut in two halves; the first half has len // 2 rows.",
+            "Entry: text = programme title + '\\n' + the answers of the first half, one per line, in "
+            "shuffled order, exact repeated answers dropped; title = programme title.",
+            "Queries: the questions of the second half, relevant to the programme's entry; a question "
+            "that also occurs in the first half is not used (its answer is in the passage). Identical "
+            "query strings are one query, relevant to every programme they occur in.",
+            "Programmes with fewer than 2 questions are skipped.",
+        ],
+        "stats": stats,
+        "details": data.details,
+    }
+    dropped = "\n".join(
+        f"   - `{item['group']}`: `{item['text']}`"
+        for item in data.details["query_strings_dropped_asked_in_passage_half"]
+    )
+    readme = f"""\
+# welfare_passages — Korean welfare-programme questions -> long programme passage (ranking)
+
+Questions matched to **long passages**, the case the other sets do not cover (an FAQ whose answer is a
+page of text, a manual, a policy). Each entry is one public welfare programme: its name followed by
+several reference answers about it, joined into one passage of {stats["passage_chars_min"]:,} to
+{stats["passage_chars_max"]:,} characters (median {stats["passage_chars_median"]:,}). Each query is a
+question about that programme whose own answer is **not** in the passage: the questions are split in two
+halves, one half's answers make the passage, the other half's questions are the queries.
+
+Evaluate it with the passage indexed **as an answer**, chunked at the model's token limit (the longer
+passages do not fit a small encoder's input), not as a short question: it measures how a ranking copes
+with questions against long passages, where lexical matching gains weight.
+
+## Counts
+| what | count |
+|---|---|
+{counts_lines(meta["counts"])}
+
+Passage length in characters (`text`, title included): min {stats["passage_chars_min"]:,}, median
+{stats["passage_chars_median"]:,} (lower median), max {stats["passage_chars_max"]:,}.
+
+## Origin
+`QA_total.csv` from GitHub [ash-hun/Welfare-QA](https://github.com/ash-hun/Welfare-QA), commit
+`20b118450c99116618634db9b15d35f6d8af4b65` ("물어보장" / Ask-for-Welfare team), built from the 2023
+welfare-service booklet registered on 복지로. The same rows and programmes as [`welfare`](../welfare/README.md).
+
+## Licence
+MIT License, Copyright (c) 2024 Choi JaeHun; the origin's licence text is copied as `LICENSE.origin.txt`.
+
+## Construction
+1. Rows are grouped by programme exactly as in `welfare` (programme names equal up to whitespace are one
+   programme, titled with the spelling met first): {len(data.corpus)} programmes; entry ids are the
+   `welfare` set's (`welfare-NNNN`, numbered by first appearance), so the two sets can be compared per
+   programme.
+2. Per programme, its (question, answer) rows are **sorted** (so file order does not matter), shuffled
+   with `random.Random({seed})` (a fresh generator per programme, so one programme's split does not
+   depend on the others; the seed is also in `meta.json`), and cut in two halves: the first `len // 2`
+   rows (the smaller half for an odd count) give the passage, the rest the queries.
+3. Entry `text` = programme title + `"\\n"` + the answers of the first half, one per line, in shuffled
+   order; exact repeated answers are dropped ({stats["passage_answers_dropped_repeated"]} here). `title`
+   = the programme title. There is no `answer` field: the passage is the text to index as the answer.
+4. Queries: the questions of the second half, each relevant to its programme's entry (grade 1). A
+   question that also occurs in the first half of the same programme is not used, since an answer written
+   for exactly that question is in the passage ({stats["query_strings_dropped_asked_in_passage_half"]}
+   here):
+{dropped}
+
+   The merge rules of the other ranking sets apply as well (identical query strings are one query,
+   relevant to every programme they occur in; a query identical to an entry text is not used):
+{describe_merges(data)}
+5. Programmes with fewer than 2 questions are skipped (no question would be left to ask about the
+   passage): {stats["programmes_skipped_under_2_questions"]} here, every programme has at least 3.
+
+Note: the questions read like generated paraphrases in a uniform polite register; treat them as synthetic
+user questions. A programme with 3 questions has a one-answer passage, so a few passages are short.
+
+## Statistics
+{stats_lines(stats)}
+
+{RANKING_FORMAT.format(extra=', "title"', name="welfare_passages")}"""
+    licence = {"LICENSE.origin.txt": raw_file(raw, "welfare_qa/LICENSE.origin.txt").read_bytes()}
+    write_ranking_files(out, "welfare_passages", data, meta, readme, licence)
+    return meta
+
+
 def write_parakqc(out: Path, raw: Path, data: RankingData) -> dict:
     meta: dict[str, Any] = {
         "name": "parakqc",
@@ -685,6 +968,116 @@ Leakage note: 264 ParaKQC sentences also appear in KLUE-STS dev; do not tune on 
 {RANKING_FORMAT.format(extra="", name="parakqc")}"""
     licence = {"LICENSE.origin.txt": raw_file(raw, "parakqc/LICENSE.origin.txt").read_bytes()}
     write_ranking_files(out, "parakqc", data, meta, readme, licence)
+    return meta
+
+
+def alternates_per_entry(data: RankingData) -> str:
+    """E.g. `996 entries with 4, 2 with 3, 1 with 8`, most common first."""
+    sizes: dict[int, int] = {}
+    for entry in data.corpus:
+        size = len(entry.get("alternates", []))
+        sizes[size] = sizes.get(size, 0) + 1
+    ordered = sorted(sizes.items(), key=lambda item: (-item[1], item[0]))
+    parts = [f"{count:,} with {size}" for size, count in ordered]
+    return parts[0].replace(" with", " entries with", 1) + "".join(", " + part for part in parts[1:])
+
+
+def write_parakqc_alt(out: Path, raw: Path, data: RankingData) -> dict:
+    counts = {**ranking_counts(data), "alternates": data.stats["alternates"]}
+    meta: dict[str, Any] = {
+        "name": "parakqc_alt",
+        "kind": "ranking",
+        "counts": counts,
+        "licence": "CC BY-SA 4.0",
+        "source": source_info(
+            raw, "warnikchow/paraKQC", "c16270fe6c2e888af07e7cb043248ad31d8a6f9c", ["parakqc/paraKQC_v1.txt"]
+        ),
+        "construction": [
+            "paraKQC_v1.txt (10,000 lines) in blocks of 10 paraphrases; block k (1-based, lines 10k-9..10k) "
+            "is group parakqc-kkkk, as in the parakqc set.",
+            "Entry text = the block's sentence 1; alternates = sentences 2-5; queries = sentences 6-10, "
+            "relevant to that entry.",
+            "Merge rules of parakqc: entries with identical text are one entry (the first block's id); "
+            "identical query strings are one query relevant to every block they occur in; a query string "
+            "identical to an entry text is not used.",
+            "Alternates: a merged block's alternates go to the entry it was merged into; an alternate "
+            "identical to its entry's text or to an earlier alternate of that entry is dropped, and so is "
+            "one identical to another entry's text; an alternate of several blocks stays on each entry. A "
+            "query string identical to any alternate is not used.",
+        ],
+        "stats": data.stats,
+        "details": data.details,
+    }
+    licence_note = CC_BY_SA_NOTE.format(
+        work="ParaKQC v1",
+        attribution="ParaKQC by Cho et al. (https://github.com/warnikchow/paraKQC), CC BY-SA 4.0.",
+        changes="selected the sentence column, NFC-normalised and stripped text, arranged as entries with "
+        "alternate phrasings, queries and relevance judgements as described below.",
+        licence_file="The origin's licence text is copied as `LICENSE.origin.txt`.",
+    )
+    readme = f"""\
+# parakqc_alt — ParaKQC paraphrase groups, entry with alternate phrasings <- paraphrase query (ranking)
+
+This set exists to **measure alternates**: an FAQ entry that stores several phrasings of its question
+(`"alternates"` in `corpus.jsonl`) against one that stores only its canonical question. Search the same
+queries twice, once with each entry's text and alternates indexed, once with the entry's text alone
+(ignore the `alternates` field); the difference is what the alternates buy. faqsearch's eval makes that
+comparison; this folder is only the data.
+
+The 1,000 ParaKQC groups of 10 paraphrases: sentence 1 is the entry's text, sentences 2-5 its
+alternates, sentences 6-10 the queries that must find it.
+
+## Counts
+| what | count |
+|---|---|
+{counts_lines(meta["counts"])}
+
+## Origin
+`data/paraKQC_v1.txt` from GitHub [warnikchow/paraKQC](https://github.com/warnikchow/paraKQC), commit
+`c16270fe6c2e888af07e7cb043248ad31d8a6f9c`. Paper: Cho et al., "Discourse Component to Sentence (DC2S):
+An Efficient Human-Aided Construction of Paraphrase and Sentence Similarity Dataset", LREC 2020.
+The same groups as [`parakqc`](../parakqc/README.md), split differently.
+
+{licence_note}
+## Construction
+1. Block k (1-based) = file lines 10k-9 .. 10k = group `parakqc-kkkk` (`parakqc-0001` = lines 1-10), the
+   same ids as in `parakqc`. Topic and act ids are not used.
+2. Entry `text` = the block's sentence 1; `alternates` = sentences 2-5 (in file order); queries =
+   sentences 6-10, each relevant to the entry (grade 1). Every query is also a query of `parakqc`, so
+   the two sets' numbers are related but not equal (`parakqc` has nine queries per group).
+3. The merge rules of `parakqc`, unchanged: entries with identical text are one entry (the first
+   block's id); a query string identical to an entry text is not used; identical query strings are one
+   query ({data.stats["query_strings_merged_identical"]} repeated strings merged), relevant to the
+   entries of every block they occur in.
+4. Rules for alternates, in the same spirit (a repeated sentence must neither count twice nor match a
+   query verbatim):
+   - a merged block's alternates go to the entry it was merged into (they paraphrase the same text);
+   - an alternate identical to its entry's text or to an earlier alternate of the same entry is dropped;
+   - an alternate identical to another entry's text is dropped (that sentence is already an entry);
+   - an alternate that occurs in several blocks stays on each of their entries (the source says it
+     paraphrases each, just as a shared query string is relevant to each);
+   - a query string identical to any alternate is **not used**, like one identical to an entry text:
+     with alternates indexed it would match verbatim, and both ways of searching must see the same
+     queries, so it is removed from both.
+   "Identical" means equal after NFC and stripping, as everywhere in `build.py`; collapsing inner
+   whitespace as `eval/testset.py` does would merge no further sentences of this file.
+
+   Here the rules meant:
+{describe_merges(data)}
+
+   Hence alternates per entry: {alternates_per_entry(data)} (`parakqc-0302` also holds those of
+   `parakqc-0400`).
+5. Source noise kept as is: sentences 6-10 of block 609 are copies of sentences 6-10 of block 608 (about
+   경재's mail; block 609 is about 휘연), so those five queries are relevant to both blocks' entries.
+
+Leakage note: 264 ParaKQC sentences also appear in KLUE-STS dev; do not tune on one and report on the other.
+
+## Statistics
+{stats_lines(data.stats)}
+
+{RANKING_FORMAT.format(extra=', "alternates"', name="parakqc_alt")}"""
+    licence = {"LICENSE.origin.txt": raw_file(raw, "parakqc/LICENSE.origin.txt").read_bytes()}
+    write_ranking_files(out, "parakqc_alt", data, meta, readme, licence)
     return meta
 
 
@@ -917,14 +1310,16 @@ and rebuild:
 |---|---|---|---|
 {table}
 
-**Licences differ per set.** `parakqc`, `stylekqc`, `korsts_dev` and `korsts_test` are CC BY-SA 4.0
-(share-alike, with attribution in their README); `welfare` and `sample_faq` are MIT (origin: Welfare-QA,
-Choi JaeHun; `sample_faq`'s `site-*` entries are the project's own). Each folder carries its licence file.
+**Licences differ per set.** `parakqc`, `parakqc_alt`, `stylekqc`, `korsts_dev` and `korsts_test` are
+CC BY-SA 4.0 (share-alike, with attribution in their README); `welfare`, `welfare_passages` and
+`sample_faq` are MIT (origin: Welfare-QA, Choi JaeHun; `sample_faq`'s `site-*` entries are the project's
+own). Each folder carries its licence file.
 
 ## Format
-- **ranking**: `corpus.jsonl` (`{{"id", "text"}}`, optional `"title"`, `"answer"`), `queries.jsonl`
-  (`{{"id", "text"}}`), `qrels.tsv` (header `query_id<TAB>entry_id<TAB>grade`, one row per relevant pair,
-  grade 1). Every query has at least one relevant entry.
+- **ranking**: `corpus.jsonl` (`{{"id", "text"}}`, optional `"title"`, `"answer"`, `"alternates"`),
+  `queries.jsonl` (`{{"id", "text"}}`), `qrels.tsv` (header `query_id<TAB>entry_id<TAB>grade`, one row per
+  relevant pair, grade 1). Every query has at least one relevant entry. `"alternates"` is a list of
+  non-empty strings, other phrasings of the entry's question (absent = none).
 - **sts**: `pairs.jsonl` (`{{"a", "b", "score"}}`, score a float from the source).
 - every set: `meta.json` (`name`, `kind`, `counts`, `licence`, `source` with commit and sha256,
   `construction`), `README.md` (origin, licence, construction, counts), licence file.
@@ -946,7 +1341,11 @@ def build(raw: Path, out: Path) -> dict[str, dict]:
     programmes = read_welfare(raw)
     welfare, entry_ids = build_welfare(programmes)
     metas = [write_welfare(out, raw, welfare, programmes)]
-    metas.append(write_parakqc(out, raw, build_parakqc(raw)))
+    passages = build_welfare_passages(programmes, entry_ids, WELFARE_PASSAGES_SEED)
+    metas.append(write_welfare_passages(out, raw, passages, WELFARE_PASSAGES_SEED))
+    parakqc = read_parakqc(raw)
+    metas.append(write_parakqc(out, raw, build_parakqc(parakqc)))
+    metas.append(write_parakqc_alt(out, raw, build_parakqc_alt(parakqc)))
     metas.append(write_stylekqc(out, raw, build_stylekqc(raw)))
     for split in ("dev", "test"):
         pairs, stats = build_korsts(raw, split)

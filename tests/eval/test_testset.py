@@ -15,13 +15,16 @@ import pytest
 
 from eval import testset as ts
 from eval.testset import CorpusEntry, Query, RankingSet, StsPair, StsSet, load_testset
+from models.text import normalize_text
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TESTSETS = REPO_ROOT / "testsets"
 RAW = REPO_ROOT.parent / "shared" / "testsets_raw"
 BUNDLED = {
     "welfare": "ranking",
+    "welfare_passages": "ranking",
     "parakqc": "ranking",
+    "parakqc_alt": "ranking",
     "stylekqc": "ranking",
     "korsts_dev": "sts",
     "korsts_test": "sts",
@@ -158,6 +161,28 @@ def test_nfd_korean_loads_as_nfc(tmp_path):
     assert load_testset(sts).pairs == [StsPair(a="비밀번호를 잊어버렸어요", b="가", score=1.0)]
 
 
+def test_alternates_load_normalised_in_order(tmp_path):
+    nfd = unicodedata.normalize("NFD", "비번을 까먹었어요")
+    corpus = (
+        json.dumps(
+            {"id": "e1", "text": "비밀번호를 잊어버렸어요", "alternates": [f"  {nfd}  ", "비밀번호\t분실"]},
+            ensure_ascii=False,
+        )
+        + "\n"
+        + '{"id": "e2", "text": "배송 기간", "alternates": []}\n'
+        + '{"id": "e3", "text": "환불 규정", "alternates": null}\n'
+    )
+    loaded = load_testset(ranking_folder(tmp_path, corpus_jsonl=corpus))
+    assert loaded.corpus == [
+        CorpusEntry(
+            id="e1", text="비밀번호를 잊어버렸어요", alternates=("비번을 까먹었어요", "비밀번호 분실")
+        ),
+        CorpusEntry(id="e2", text="배송 기간"),
+        CorpusEntry(id="e3", text="환불 규정"),
+    ]
+    assert loaded.corpus[1].alternates == ()
+
+
 # --- broken folders: one TestsetError naming the file and the line -------------------------------
 
 BAD_CORPUS_LINE3 = CORPUS.splitlines(keepends=True)[:2]
@@ -185,6 +210,31 @@ BROKEN_RANKING = [
         "corpus.jsonl",
         "".join(BAD_CORPUS_LINE3) + '{"id": "e3", "text": "a", "title": 1}\n',
         "line 3: 'title' must be a string, got int",
+    ),
+    (
+        "corpus.jsonl",
+        "".join(BAD_CORPUS_LINE3) + '{"id": "e3", "text": "a", "alternates": "환불"}\n',
+        "line 3: 'alternates' must be a list of strings, got str",
+    ),
+    (
+        "corpus.jsonl",
+        "".join(BAD_CORPUS_LINE3) + '{"id": "e3", "text": "a", "alternates": {"b": 1}}\n',
+        "line 3: 'alternates' must be a list of strings, got dict",
+    ),
+    (
+        "corpus.jsonl",
+        "".join(BAD_CORPUS_LINE3) + '{"id": "e3", "text": "a", "alternates": ["b", 2]}\n',
+        "line 3: 'alternates'[1] must be a string, got int",
+    ),
+    (
+        "corpus.jsonl",
+        "".join(BAD_CORPUS_LINE3) + '{"id": "e3", "text": "a", "alternates": [null]}\n',
+        "line 3: 'alternates'[0] must be a string, got NoneType",
+    ),
+    (
+        "corpus.jsonl",
+        "".join(BAD_CORPUS_LINE3) + '{"id": "e3", "text": "a", "alternates": ["b", " \\t "]}\n',
+        "line 3: empty 'alternates'[1]",
     ),
     (
         "corpus.jsonl",
@@ -365,11 +415,15 @@ def test_bundled_set_loads_with_the_counts_of_its_meta(name):
     assert loaded.name == name
     if BUNDLED[name] == "ranking":
         assert isinstance(loaded, RankingSet)
-        assert meta["counts"] == {
+        counts = {
             "entries": len(loaded.corpus),
             "queries": len(loaded.queries),
             "qrels": sum(len(entries) for entries in loaded.qrels.values()),
         }
+        alternates = sum(len(entry.alternates) for entry in loaded.corpus)
+        if alternates:  # counted only by the sets that have alternates
+            counts["alternates"] = alternates
+        assert meta["counts"] == counts
         assert set(loaded.qrels) == {q.id for q in loaded.queries}
         assert {grade for entries in loaded.qrels.values() for grade in entries.values()} == {1}
     else:
@@ -388,11 +442,75 @@ def test_bundled_counts():
     }
     assert counts == {
         "welfare": {"entries": 454, "queries": 9091, "qrels": 9092},
+        "welfare_passages": {"entries": 454, "queries": 4879, "qrels": 4879},
         "parakqc": {"entries": 999, "queries": 8988, "qrels": 8995},
+        "parakqc_alt": {"entries": 999, "queries": 4991, "qrels": 4997, "alternates": 3998},
         "stylekqc": {"entries": 480, "queries": 2399, "qrels": 2399},
         "korsts_dev": {"pairs": 1500},
         "korsts_test": {"pairs": 1379},
     }
+
+
+def test_parakqc_alt_splits_each_group_into_entry_alternates_and_queries():
+    loaded = load_testset(TESTSETS / "parakqc_alt")
+    assert isinstance(loaded, RankingSet)
+    first = loaded.corpus[0]
+    assert first == CorpusEntry(
+        id="parakqc-0001",
+        text="메일을 다 비울까 아니면 안읽은 것만 지울까?",
+        alternates=(
+            "메일 중에 안읽은 것만 지울까? 다 지울까?",
+            "안읽은 메일만 지워 다지워?",
+            "다 지울까 안읽은 메일만 지울까?",
+            "전체를 비울까 안읽은 것만 비울까?",
+        ),
+    )
+    assert [q.id for q in loaded.queries if loaded.qrels[q.id] == {"parakqc-0001": 1}] == [
+        "q-00001",
+        "q-00002",
+        "q-00003",
+        "q-00004",
+        "q-00005",
+    ]
+    # no alternate repeats its entry's text or another alternate, and no query is an entry sentence
+    assert all(
+        e.text not in e.alternates and len(set(e.alternates)) == len(e.alternates) for e in loaded.corpus
+    )
+    sentences = {e.text for e in loaded.corpus} | {a for e in loaded.corpus for a in e.alternates}
+    assert not [q.text for q in loaded.queries if q.text in sentences]
+    sizes = sorted(len(e.alternates) for e in loaded.corpus)
+    assert (sizes.count(3), sizes.count(4), sizes.count(8)) == (2, 996, 1)
+
+
+def test_welfare_passages_hold_no_answer_of_their_own_queries():
+    """Per programme the raw questions split in two: answers of one half in the passage, the other
+    half's questions as queries, and no query's own answer in its passage."""
+    loaded = load_testset(TESTSETS / "welfare_passages")
+    welfare = load_testset(TESTSETS / "welfare")
+    assert isinstance(loaded, RankingSet) and isinstance(welfare, RankingSet)
+    assert [e.id for e in loaded.corpus] == [e.id for e in welfare.corpus]
+    assert all(e.title and e.text.startswith(e.title + " ") for e in loaded.corpus)
+    with (RAW / "welfare_qa" / "QA_total.csv").open(encoding="utf-8", newline="") as handle:
+        rows = [[normalize_text(value) for value in row] for row in list(csv.reader(handle))[1:]]
+    title_of = {e.id: e.title for e in loaded.corpus}
+    passage_of = {e.id: e.text for e in loaded.corpus}
+    queries = {q.text: q.id for q in loaded.queries}
+    asked = 0
+    for question, answer, _ in rows:
+        if question in queries:
+            for entry_id in loaded.qrels[queries[question]]:
+                assert answer not in passage_of[entry_id], (question, entry_id)
+                asked += 1
+    assert asked == 4879
+    meta = json.loads((TESTSETS / "welfare_passages" / "meta.json").read_text(encoding="utf-8"))
+    assert meta["seed"] == 2024
+    lengths = sorted(len(passage) for passage in passage_of.values())
+    stats = meta["stats"]
+    assert (stats["passage_chars_min"], stats["passage_chars_max"]) == (53, 2328)
+    assert stats["passage_chars_median"] == 770
+    # loaded text has the line breaks collapsed to spaces, so lengths equal the built ones
+    assert (lengths[0], lengths[-1], lengths[(len(lengths) - 1) // 2]) == (53, 2328, 770)
+    assert len(title_of) == 454
 
 
 def test_sample_faq_csv_and_jsonl_hold_the_same_rows():
@@ -429,6 +547,14 @@ def test_build_script_reproduces_the_committed_files(tmp_path):
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     assert summary["welfare"] == {"kind": "ranking", "entries": 454, "queries": 9091, "qrels": 9092}
+    assert summary["welfare_passages"] == {"kind": "ranking", "entries": 454, "queries": 4879, "qrels": 4879}
+    assert summary["parakqc_alt"] == {
+        "kind": "ranking",
+        "entries": 999,
+        "queries": 4991,
+        "qrels": 4997,
+        "alternates": 3998,
+    }
     built = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
     committed = sorted(
         p.relative_to(TESTSETS)
