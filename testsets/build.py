@@ -6,8 +6,12 @@
 `--raw` defaults to `../shared/testsets_raw` next to the repository root, `--out` to this script's
 folder. Every set gets its own folder with data files, `meta.json`, `README.md` and a licence file;
 `testsets/README.md` is regenerated too. The output is a pure function of the raw files (their
-sha256 is checked first): running the script twice gives the same bytes. A JSON summary of the
-counts is printed on stdout.
+sha256 is checked first) and of the `meta.json` of the hand-written sets (`HAND_WRITTEN`, read from
+this script's folder for their row in `testsets/README.md`): running the script twice gives the same
+bytes. A JSON summary of the counts is printed on stdout.
+
+Hand-written sets (`cs_faq`) are their own source: the script never writes, deletes or copies
+anything in their folders, and it leaves alone any other folder it does not build.
 
 Formats (read back strictly by `eval/testset.py`):
   ranking  corpus.jsonl  {"id", "text"} + optional "title", "answer"
@@ -33,6 +37,9 @@ SCRIPT_DIR = Path(__file__).resolve().parent
 REPO_ROOT = SCRIPT_DIR.parent
 DEFAULT_RAW = REPO_ROOT / ".." / "shared" / "testsets_raw"
 REBUILD_COMMAND = "python testsets/build.py --raw ../shared/testsets_raw --out testsets"
+# Sets whose files are edited by hand in testsets/<name>/ (no raw data, not built): listed in the
+# top README from their meta.json, never written.
+HAND_WRITTEN = ("cs_faq",)
 
 # sha256 of every raw file read; the build refuses other inputs, so the committed sets are
 # reproducible from exactly these files (see each PROVENANCE.md for their origin).
@@ -462,6 +469,8 @@ def csv_text(rows: list[dict[str, str]], columns: list[str]) -> str:
 
 def write_set(out: Path, name: str, files: dict[str, str | bytes]) -> None:
     """Write one set folder; files of an earlier build that are no longer produced are removed."""
+    if name in HAND_WRITTEN:
+        raise BuildError(f"{name} is hand-written: build.py must not write testsets/{name}")
     folder = out / name
     folder.mkdir(parents=True, exist_ok=True)
     for old in sorted(folder.iterdir()):
@@ -897,9 +906,19 @@ Text: Unicode NFC, surrounding whitespace stripped, otherwise verbatim.
     return meta
 
 
+def hand_written_metas() -> list[dict]:
+    """The meta.json of each hand-written set present in this script's folder (for the top README)."""
+    metas = []
+    for name in HAND_WRITTEN:
+        path = SCRIPT_DIR / name / "meta.json"
+        if path.is_file():
+            metas.append(json.loads(path.read_text(encoding="utf-8")))
+    return metas
+
+
 def top_readme(metas: list[dict]) -> str:
     rows = []
-    for meta in metas:
+    for meta in metas + hand_written_metas():
         counts = ", ".join(f"{value:,} {key}" for key, value in meta["counts"].items())
         name = meta["name"]
         rows.append(f"| [`{name}`]({name}/README.md) | {meta['kind']} | {counts} | {meta['licence']} |")
@@ -913,13 +932,17 @@ and rebuild:
 
     {REBUILD_COMMAND}
 
+**`cs_faq` is hand-written: its files are the source, build.py does not touch it** (edit them by hand and
+check with `python testsets/cs_faq_check.py`; build.py only lists it below from its `meta.json`).
+
 | set | kind | counts | licence |
 |---|---|---|---|
 {table}
 
 **Licences differ per set.** `parakqc`, `stylekqc`, `korsts_dev` and `korsts_test` are CC BY-SA 4.0
 (share-alike, with attribution in their README); `welfare` and `sample_faq` are MIT (origin: Welfare-QA,
-Choi JaeHun; `sample_faq`'s `site-*` entries are the project's own). Each folder carries its licence file.
+Choi JaeHun; `sample_faq`'s `site-*` entries are the project's own); `cs_faq` is MIT, written by the project.
+Each folder carries its licence file.
 
 ## Format
 - **ranking**: `corpus.jsonl` (`{{"id", "text"}}`, optional `"title"`, `"answer"`), `queries.jsonl`
