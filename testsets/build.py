@@ -6,8 +6,12 @@
 `--raw` defaults to `../shared/testsets_raw` next to the repository root, `--out` to this script's
 folder. Every set gets its own folder with data files, `meta.json`, `README.md` and a licence file;
 `testsets/README.md` is regenerated too. The output is a pure function of the raw files (their
-sha256 is checked first): running the script twice gives the same bytes. A JSON summary of the
-counts is printed on stdout.
+sha256 is checked first) and of the `meta.json` of the hand-written sets (`HAND_WRITTEN`, read from
+this script's folder for their row in `testsets/README.md`): running the script twice gives the same
+bytes. A JSON summary of the counts is printed on stdout.
+
+Hand-written sets (`cs_faq`) are their own source: the script never writes, deletes or copies
+anything in their folders, and it leaves alone any other folder it does not build.
 
 Formats (read back strictly by `eval/testset.py`):
   ranking  corpus.jsonl  {"id", "text"} + optional "title", "answer", "alternates" (list of strings)
@@ -35,6 +39,9 @@ SCRIPT_DIR = Path(__file__).resolve().parent
 REPO_ROOT = SCRIPT_DIR.parent
 DEFAULT_RAW = REPO_ROOT / ".." / "shared" / "testsets_raw"
 REBUILD_COMMAND = "python testsets/build.py --raw ../shared/testsets_raw --out testsets"
+# Sets whose files are edited by hand in testsets/<name>/ (no raw data, not built): listed in the
+# top README from their meta.json, never written.
+HAND_WRITTEN = ("cs_faq",)
 
 # sha256 of every raw file read; the build refuses other inputs, so the committed sets are
 # reproducible from exactly these files (see each PROVENANCE.md for their origin).
@@ -466,10 +473,10 @@ def split_programme(
     return rows[:half], rows[half:]
 
 
-def passage_text(title: str, answers: list[str]) -> tuple[str, int]:
-    """Title and answers as one text, one per line; exact repeated answers dropped (and counted)."""
+def passage_text(answers: list[str]) -> tuple[str, int]:
+    """Answers as one text, one per line; exact repeated answers dropped (and counted)."""
     unique = list(dict.fromkeys(answers))
-    return "\n".join([title, *unique]), len(answers) - len(unique)
+    return "\n".join(unique), len(answers) - len(unique)
 
 
 def build_welfare_passages(
@@ -483,7 +490,7 @@ def build_welfare_passages(
             skipped += 1
             continue
         passage_rows, query_rows = split_programme(programme, seed)
-        text, repeats = passage_text(programme.title, [answer for _, answer in passage_rows])
+        passage, repeats = passage_text([answer for _, answer in passage_rows])
         repeated_answers += repeats
         passage_questions = {question for question, _ in passage_rows}
         queries = []
@@ -493,9 +500,12 @@ def build_welfare_passages(
                 asked_in_passage.append({"group": entry_ids[programme.key], "text": question})
                 continue
             queries.append(question)
-        groups.append(Group(entry_ids[programme.key], text, queries, title=programme.title))
+        # The entry is what an FAQ owner has: a title as its question, the passage as its answer.
+        groups.append(
+            Group(entry_ids[programme.key], programme.title, queries, title=programme.title, answer=passage)
+        )
     data = assemble_ranking(groups)
-    lengths = [len(entry["text"]) for entry in data.corpus]
+    lengths = [len(entry["answer"]) for entry in data.corpus]
     data.stats.update(
         {
             "source_rows": sum(len(p.rows) for p in programmes),
@@ -649,6 +659,8 @@ def csv_text(rows: list[dict[str, str]], columns: list[str]) -> str:
 
 def write_set(out: Path, name: str, files: dict[str, str | bytes]) -> None:
     """Write one set folder; files of an earlier build that are no longer produced are removed."""
+    if name in HAND_WRITTEN:
+        raise BuildError(f"{name} is hand-written: build.py must not write testsets/{name}")
     folder = out / name
     folder.mkdir(parents=True, exist_ok=True)
     for old in sorted(folder.iterdir()):
@@ -852,7 +864,7 @@ with questions against long passages, where lexical matching gains weight.
 |---|---|
 {counts_lines(meta["counts"])}
 
-Passage length in characters (`text`, title included): min {stats["passage_chars_min"]:,}, median
+Passage (`answer`) length in characters: min {stats["passage_chars_min"]:,}, median
 {stats["passage_chars_median"]:,} (lower median), max {stats["passage_chars_max"]:,}.
 
 ## Origin
@@ -872,9 +884,10 @@ MIT License, Copyright (c) 2024 Choi JaeHun; the origin's licence text is copied
    with `random.Random({seed})` (a fresh generator per programme, so one programme's split does not
    depend on the others; the seed is also in `meta.json`), and cut in two halves: the first `len // 2`
    rows (the smaller half for an odd count) give the passage, the rest the queries.
-3. Entry `text` = programme title + `"\\n"` + the answers of the first half, one per line, in shuffled
-   order; exact repeated answers are dropped ({stats["passage_answers_dropped_repeated"]} here). `title`
-   = the programme title. There is no `answer` field: the passage is the text to index as the answer.
+3. Entry `text` (its question) and `title` = the programme title; `answer` (the passage) = the answers of
+   the first half, one per line, in shuffled order; exact repeated answers are dropped
+   ({stats["passage_answers_dropped_repeated"]} here). Indexed with answers (`FAQSEARCH_INDEX_ANSWERS`),
+   the passage is cut at sentence boundaries into chunks of the model's token limit.
 4. Queries: the questions of the second half, each relevant to its programme's entry (grade 1). A
    question that also occurs in the first half of the same programme is not used, since an answer written
    for exactly that question is in the passage ({stats["query_strings_dropped_asked_in_passage_half"]}
@@ -1290,9 +1303,19 @@ Text: Unicode NFC, surrounding whitespace stripped, otherwise verbatim.
     return meta
 
 
+def hand_written_metas() -> list[dict]:
+    """The meta.json of each hand-written set present in this script's folder (for the top README)."""
+    metas = []
+    for name in HAND_WRITTEN:
+        path = SCRIPT_DIR / name / "meta.json"
+        if path.is_file():
+            metas.append(json.loads(path.read_text(encoding="utf-8")))
+    return metas
+
+
 def top_readme(metas: list[dict]) -> str:
     rows = []
-    for meta in metas:
+    for meta in metas + hand_written_metas():
         counts = ", ".join(f"{value:,} {key}" for key, value in meta["counts"].items())
         name = meta["name"]
         rows.append(f"| [`{name}`]({name}/README.md) | {meta['kind']} | {counts} | {meta['licence']} |")
@@ -1306,6 +1329,9 @@ and rebuild:
 
     {REBUILD_COMMAND}
 
+**`cs_faq` is hand-written: its files are the source, build.py does not touch it** (edit them by hand and
+check with `python testsets/cs_faq_check.py`; build.py only lists it below from its `meta.json`).
+
 | set | kind | counts | licence |
 |---|---|---|---|
 {table}
@@ -1313,7 +1339,7 @@ and rebuild:
 **Licences differ per set.** `parakqc`, `parakqc_alt`, `stylekqc`, `korsts_dev` and `korsts_test` are
 CC BY-SA 4.0 (share-alike, with attribution in their README); `welfare`, `welfare_passages` and
 `sample_faq` are MIT (origin: Welfare-QA, Choi JaeHun; `sample_faq`'s `site-*` entries are the project's
-own). Each folder carries its licence file.
+own); `cs_faq` is MIT, written by the project. Each folder carries its licence file.
 
 ## Format
 - **ranking**: `corpus.jsonl` (`{{"id", "text"}}`, optional `"title"`, `"answer"`, `"alternates"`),
