@@ -114,6 +114,7 @@ class ServiceState:
             pooling=self.settings.pooling,
             store=self.store,
             function_weight=self.settings.function_word_weight,
+            rows=self.settings.row_policy(),
             words=self.settings.domain_words(),  # read now: edited files must be refused until a rebuild
             **self._searcher_options,
         )
@@ -203,6 +204,7 @@ class ServiceState:
             keep=self.settings.snapshot_keep,
             progress=progress,
             function_weight=self.settings.function_word_weight,
+            rows=self.settings.row_policy(),
             words=self.settings.domain_words(),  # read now: a rebuild is how edited files take effect
         )
         info = result.snapshot

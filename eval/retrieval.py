@@ -134,6 +134,28 @@ class CorpusView:
     chunker: Any = None
 
 
+VIEW_CHOICES = "question, alternates, answers, answers@W (W in (0, 1]: the answer rows' weight)"
+
+
+def parse_view(spec: str) -> CorpusView:
+    """`question` (the question alone), `alternates` (question and alternates: what the service
+    indexes), `answers` / `answers@0.8` (and the answer, chunked, its rows' scores times W)."""
+    text = spec.strip().lower()
+    if text == "question":
+        return CorpusView(alternates=False)
+    if text == "alternates":
+        return CorpusView()
+    name, _, weight = text.partition("@")
+    if name == "answers":
+        try:
+            value = float(weight) if weight else 1.0
+        except ValueError:
+            value = -1.0
+        if 0.0 < value <= 1.0:
+            return CorpusView(rows=RowPolicy(answers=True, answer_weight=value))
+    raise ValueError(f"unknown entry view {spec!r}; valid: {VIEW_CHOICES}")
+
+
 def corpus_entries(testset: RankingSet, view: CorpusView | None = None) -> list[FaqEntry]:
     alternates = (view or CorpusView()).alternates
     return [

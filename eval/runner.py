@@ -347,6 +347,41 @@ def precision_name(variant: str, precision: str) -> str:
     return f"{variant} [{precision}]"
 
 
+def evaluate_views(
+    testset: RankingSet | StsSet,
+    variants: list[Variant],
+    views: dict[str, CorpusView],
+    *,
+    baseline: str,
+    encoder: Encoder | None = None,
+    cache: VectorCache | None = None,
+    progress: Progress | None = None,
+    function_weight: float = 1.0,
+) -> Report:
+    """Every variant with the corpus indexed each way of `views` ({label: view}: the question
+    alone, with alternates, with answers), named `VARIANT [label]`, tested against `baseline`
+    under the first view. Lexical variants are kept: alternates and answers change their documents."""
+    if isinstance(testset, StsSet):
+        raise ValueError(f"{testset.name} is an STS set: it has no entries to index one way or another")
+    variants, base = with_baseline(variants, baseline)
+    if needs_model(variants, testset) and encoder is None:
+        raise ValueError("these variants need a sentence encoder (a model)")
+    ranking: dict[str, dict[str, np.ndarray]] = {}
+    for label, view in views.items():
+        per_query = _ranking_per_query(testset, variants, encoder, cache, progress, function_weight, view)
+        for name, values in per_query.items():
+            ranking[precision_name(name, label)] = values
+    return Report(
+        testset=testset.name,
+        kind="ranking",
+        size=len(testset.queries),
+        model=_model_info(encoder) if needs_model(variants, testset) else None,
+        baseline=precision_name(base.name, next(iter(views))),
+        significance=RANKING_TEST,
+        results=_ranking_statistics(ranking, precision_name(base.name, next(iter(views)))),
+    )
+
+
 def prefix_label(prefix: str, entry_prefix: str) -> str:
     """How a (query prefix, entry prefix) pair is named in a prefix report: `'query: '/'passage: '`."""
     return f"{prefix!r}/{entry_prefix!r}"
@@ -397,6 +432,7 @@ def _evaluate_across(
     cache: VectorCache | None,
     progress: Progress | None,
     function_weight: float = 1.0,
+    view: CorpusView | None = None,
 ) -> _Across:
     """Every variant under every encoder of `encoders` ({label: encoder}), tested against `baseline`
     under the first. Variants without a neural model (lexical) depend on no encoder setting and are
@@ -420,7 +456,9 @@ def _evaluate_across(
     gold = np.zeros(0)
     for label, encoder in encoders.items():
         if isinstance(testset, RankingSet):
-            per_variant = _ranking_per_query(testset, variants, encoder, cache, progress, function_weight)
+            per_variant = _ranking_per_query(
+                testset, variants, encoder, cache, progress, function_weight, view
+            )
             for name, per_query in per_variant.items():
                 ranking[precision_name(name, label)] = per_query
         else:
@@ -456,6 +494,7 @@ def evaluate_precisions(
     cache: VectorCache | None = None,
     progress: Progress | None = None,
     function_weight: float = 1.0,
+    view: CorpusView | None = None,
 ) -> Report:
     """Every variant under every precision of `encoders` ({precision: the encoder loaded in it}),
     tested against `baseline` in the first precision: the report the precision quality rule reads
@@ -469,6 +508,7 @@ def evaluate_precisions(
         cache=cache,
         progress=progress,
         function_weight=function_weight,
+        view=view,
     )
     report = across.report
     assert report.model is not None
@@ -489,6 +529,7 @@ def evaluate_prefixes(
     cache: VectorCache | None = None,
     progress: Progress | None = None,
     function_weight: float = 1.0,
+    view: CorpusView | None = None,
 ) -> Report:
     """Every variant under every (query prefix, entry prefix) pair of `pairs`, named
     `VARIANT ['query: '/'passage: ']` (`prefix_label`), tested against `baseline` under the first
@@ -512,6 +553,7 @@ def evaluate_prefixes(
         cache=cache,
         progress=progress,
         function_weight=function_weight,
+        view=view,
     ).report
     assert report.model is not None
     report.model["prefix"] = [q for q, _ in pairs]
@@ -533,6 +575,7 @@ def evaluate_function_weights(
     encoder: Encoder | None = None,
     cache: VectorCache | None = None,
     progress: Progress | None = None,
+    view: CorpusView | None = None,
 ) -> Report:
     """Every variant at every BM25 function-word weight (`models.bm25`), named `VARIANT [fw=F]`,
     tested against `baseline` at the first weight; `function_weights` holds each variant at each
@@ -558,7 +601,7 @@ def evaluate_function_weights(
     gold = np.zeros(0)
     for weight in weights:
         if isinstance(testset, RankingSet):
-            per_query = _ranking_per_query(testset, variants, encoder, cache, progress, weight)
+            per_query = _ranking_per_query(testset, variants, encoder, cache, progress, weight, view)
             for name, values in per_query.items():
                 ranking[function_weight_name(name, weight)] = values
         else:

@@ -7,11 +7,14 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from faqsearch.settings import get_settings
+from faqsearch.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from eval.retrieval import CorpusView
 
 cli = typer.Typer(
     name="faqsearch",
@@ -218,6 +221,7 @@ def index_build(
                 progress=progress,
                 function_weight=settings.function_word_weight,
                 words=settings.domain_words(),
+                rows=settings.row_policy(),
             )
     except (ValueError, OSError) as exc:
         raise fail(str(exc)) from exc
@@ -311,6 +315,7 @@ def search(
             hybrid_weight=settings.hybrid_weight,
             function_weight=settings.function_word_weight,
             words=settings.domain_words(),
+            rows=settings.row_policy(),
         )
         results = searcher.search(queries, top_k=top_k, mode=chosen_mode)
         assert searcher.store is not None
@@ -327,6 +332,19 @@ def search(
             )
     except (ValueError, OSError) as exc:
         raise fail(str(exc)) from exc
+
+
+def _entry_views(options: list[str] | None, settings: Settings) -> dict[str, CorpusView]:
+    """--entries values -> {label: view}; none given: what the service indexes with `settings`."""
+    from eval.retrieval import parse_view
+
+    if not options:
+        policy = settings.row_policy()
+        options = [f"answers@{policy.answer_weight:g}" if policy.answers else "alternates"]
+    labels = [o.strip().lower() for o in options]
+    if len(set(labels)) != len(labels):
+        raise ValueError(f"--entries names a view twice: {', '.join(options)}")
+    return {label: parse_view(label) for label in labels}
 
 
 def _function_weights(option: str | None) -> list[float]:
@@ -408,6 +426,16 @@ def eval_command(
             "FAQSEARCH_FUNCTION_WORD_WEIGHT alone.",
         ),
     ] = None,
+    entries: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--entries",
+            help="What of each corpus entry is indexed: question (alone), alternates (and its alternates), "
+            "answers or answers@W (and its answer, chunked; W: the answer rows' weight). Repeat to compare, "
+            "named 'VARIANT [VIEW]', tested against the baseline under the first. Default: alternates, "
+            "and answers if FAQSEARCH_INDEX_ANSWERS (@FAQSEARCH_ANSWER_WEIGHT).",
+        ),
+    ] = None,
 ) -> None:
     """Evaluate variants on a test set: write report.json, report.md and report.png to --out and
     print the Markdown table."""
@@ -418,6 +446,7 @@ def eval_command(
         evaluate_function_weights,
         evaluate_precisions,
         evaluate_prefixes,
+        evaluate_views,
         needs_model,
         prefix_pairs,
         with_baseline,
@@ -449,12 +478,21 @@ def eval_command(
             raise ValueError("give --precisions or --function-weights, not both: each is its own report")
         if weights and len(pairs) > 1:
             raise ValueError("give prefix pairs or --function-weights, not both: each is its own report")
+        views = _entry_views(entries, settings)
+        if len(views) > 1 and (weights or names or len(pairs) > 1):
+            raise ValueError(
+                "compare entry views (--entries) alone: precisions, prefixes and function-word weights "
+                "are each their own report"
+            )
+        [default_view] = list(views.values())[:1]
         encoders = {name: load_encoder(model, precision=name) for name in names}
         encoder = None
         if len(pairs) > 1 and len(encoders) == 1:  # prefix pairs in the one precision named
             [encoder] = encoders.values()
             encoders = {}
-        elif not encoders and (pairs or needs_model(chosen, loaded)):
+        elif not encoders and (
+            pairs or needs_model(chosen, loaded) or any(v.rows.answers for v in views.values())
+        ):  # answers are chunked at the model's token limit, even for lexical search
             encoder = load_encoder(model)
         if len(pairs) == 1:  # one pair: a plain (or precision) report under it
             [(query_prefix, entry_prefix)] = pairs
@@ -468,7 +506,18 @@ def eval_command(
             VectorCache(cache or settings.eval_cache or default_cache_dir()) as vector_cache,
             encoding_progress() as progress,
         ):
-            if len(pairs) > 1:
+            if len(views) > 1:
+                report = evaluate_views(
+                    loaded,
+                    chosen,
+                    views,
+                    baseline=baseline,
+                    encoder=encoder,
+                    cache=vector_cache,
+                    progress=progress,
+                    function_weight=settings.function_word_weight,
+                )
+            elif len(pairs) > 1:
                 assert encoder is not None
                 report = evaluate_prefixes(
                     loaded,
@@ -479,6 +528,7 @@ def eval_command(
                     cache=vector_cache,
                     progress=progress,
                     function_weight=settings.function_word_weight,
+                    view=default_view,
                 )
             elif encoders:
                 report = evaluate_precisions(
@@ -489,6 +539,7 @@ def eval_command(
                     cache=vector_cache,
                     progress=progress,
                     function_weight=settings.function_word_weight,
+                    view=default_view,
                 )
             elif weights:
                 report = evaluate_function_weights(
@@ -499,6 +550,7 @@ def eval_command(
                     encoder=encoder,
                     cache=vector_cache,
                     progress=progress,
+                    view=default_view,
                 )
             else:
                 report = evaluate(
@@ -509,6 +561,7 @@ def eval_command(
                     cache=vector_cache,
                     progress=progress,
                     function_weight=settings.function_word_weight,
+                    view=default_view,
                 )
         paths = write_report(report, out or Path("eval/reports") / loaded.name)
     except (ValueError, OSError) as exc:

@@ -14,6 +14,7 @@ from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 if TYPE_CHECKING:
+    from indexing.rows import RowPolicy
     from models.domain_words import DomainWords
 
 Precision = Literal["auto", "fp32", "bf16", "int8", "fp16"]  # models.device.PRECISION_CHOICES
@@ -71,6 +72,19 @@ class Settings(BaseSettings):
         description="Factor in [0, 1] of the BM25 weight of particles, endings, suffixes and symbols, in "
         "BM25 pooling, lexical search and the search page (1 = plain BM25; eval/README.md). Kept in "
         "the index: change it, then rebuild.",
+    )
+    index_answers: bool = Field(
+        False,
+        description="Also index each entry's answer, cut at sentence boundaries into chunks of the model's "
+        "token limit (a vector each; lexical BM25 sees the answer too). Kept in the index: change it, then "
+        "rebuild. Default by evaluation (eval/README.md).",
+    )
+    answer_weight: float = Field(
+        1.0,
+        gt=0.0,
+        le=1.0,
+        description="Factor of answer chunks' dense scores against question texts' (an entry scores the "
+        "best of its rows), in (0, 1]. Kept in the index, like FAQSEARCH_INDEX_ANSWERS.",
     )
     user_dict: Path | None = Field(
         None,
@@ -167,6 +181,12 @@ class Settings(BaseSettings):
             file = WordFile.read(value)
             DomainWords(**{info.field_name or "": file})
         return value
+
+    def row_policy(self) -> RowPolicy:
+        """What of an entry is indexed (`indexing.rows`): its question texts, and its answer if asked."""
+        from indexing.rows import RowPolicy
+
+        return RowPolicy(answers=self.index_answers, answer_weight=self.answer_weight)
 
     def domain_words(self) -> DomainWords:
         """The configured user dictionary and synonyms, read now (a rebuild reads them anew)."""
