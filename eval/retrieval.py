@@ -223,7 +223,22 @@ def ranking_runs(
     base: LoadedIndex | None = None,
     view: CorpusView | None = None,
 ) -> dict[str, dict[str, list[str]]]:
-    """{variant name: {query id: the top `TOP_K` entry ids, best first}} via `Searcher`.
+    """{variant name: {query id: the top `TOP_K` entry ids, best first}} (`ranking_hits`)."""
+    hits = ranking_hits(testset, variants, vectors, base, view)
+    return {
+        name: {q.id: [h.id for h in row] for q, row in zip(testset.queries, rows, strict=True)}
+        for name, rows in hits.items()
+    }
+
+
+def ranking_hits(
+    testset: RankingSet,
+    variants: Sequence[Variant],
+    vectors: PrecomputedEncoder | None,
+    base: LoadedIndex | None = None,
+    view: CorpusView | None = None,
+) -> dict[str, list[list[Hit]]]:
+    """{variant name: per query (in test set order) the top `TOP_K` hits, best first} via `Searcher`.
 
     One index per pooling: `base` (default: `lexical_index(testset)`, whose BM25 statistics the
     vectors must have been pooled with) with that pooling's dense half. Dense variants are
@@ -266,10 +281,7 @@ def ranking_runs(
         if v.kind == "lexical":
             assert lexical is not None
             hits[v.name] = [row[:TOP_K] for row in lexical]
-    return {
-        name: {q.id: [h.id for h in row] for q, row in zip(testset.queries, rows, strict=True)}
-        for name, rows in hits.items()
-    }
+    return hits
 
 
 def pair_similarities(pairs: Sequence[tuple[str, str]], vectors: TextVectors) -> np.ndarray:

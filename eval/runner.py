@@ -30,6 +30,7 @@ from eval.variants import Variant, parse_variant
 from eval.vectors import Progress, pooled_vectors
 
 if TYPE_CHECKING:
+    from indexing.searcher import Hit
     from models.bm25 import Bm25Stats
     from models.encoder import Encoder
 
@@ -189,7 +190,27 @@ def _ranking_per_query(
     view: CorpusView | None = None,
 ) -> dict[str, dict[str, np.ndarray]]:
     """{variant name: {metric: [Q] per-query values}}."""
-    from eval.retrieval import PrecomputedEncoder, lexical_index, ranking_runs, row_texts
+    hits = _ranking_hits(testset, variants, encoder, cache, progress, function_weight, view)
+    qrels = cast("Qrels", testset.qrels)  # dict[str, dict[str, int]]: entry ids are the Hashable keys
+    queries = testset.queries
+    runs = {
+        name: {q.id: [h.id for h in row] for q, row in zip(queries, rows, strict=True)}
+        for name, rows in hits.items()
+    }
+    return {v.name: ranking_metrics(runs[v.name], qrels) for v in variants}
+
+
+def _ranking_hits(
+    testset: RankingSet,
+    variants: list[Variant],
+    encoder: Encoder | None,
+    cache: VectorCache | None,
+    progress: Progress | None,
+    function_weight: float = 1.0,
+    view: CorpusView | None = None,
+) -> dict[str, list[list[Hit]]]:
+    """{variant name: per query the top hits, with the scores each mode serves}."""
+    from eval.retrieval import PrecomputedEncoder, lexical_index, ranking_hits, row_texts
 
     poolings = _poolings(variants)
     view = dataclasses.replace(view or CorpusView(), chunker=encoder)
@@ -217,9 +238,7 @@ def _ranking_per_query(
             entry_vectors=entry_vectors,
             entry_prefix=encoder.entry_prefix,
         )
-    qrels = cast("Qrels", testset.qrels)  # dict[str, dict[str, int]]: entry ids are the Hashable keys
-    runs = ranking_runs(testset, variants, source, base_index, view)
-    return {v.name: ranking_metrics(runs[v.name], qrels) for v in variants}
+    return ranking_hits(testset, variants, source, base_index, view)
 
 
 def _ranking_statistics(per_query: dict[str, dict[str, np.ndarray]], baseline: str) -> list[VariantResult]:
@@ -380,6 +399,42 @@ def evaluate_views(
         significance=RANKING_TEST,
         results=_ranking_statistics(ranking, precision_name(base.name, next(iter(views)))),
     )
+
+
+def evaluate_answerability(
+    testset: RankingSet,
+    variants: list[Variant],
+    *,
+    encoder: Encoder | None = None,
+    cache: VectorCache | None = None,
+    progress: Progress | None = None,
+    function_weight: float = 1.0,
+    view: CorpusView | None = None,
+) -> dict[str, Any]:
+    """How well each variant's top score separates queries with an answer in the collection from
+    queries without one, after removing a share of the entries (`eval.answerability`)."""
+    from eval.answerability import REMOVED_SHARE, SEED, separation, without_entries
+
+    if not isinstance(testset, RankingSet):
+        raise ValueError(f"{testset.name} is an STS set: answerability needs a ranking set")
+    if needs_model(variants, testset) and encoder is None:
+        raise ValueError("these variants need a sentence encoder (a model)")
+    reduced, answerable = without_entries(testset)
+    hits = _ranking_hits(reduced, variants, encoder, cache, progress, function_weight, view)
+    has_answer = np.array([q.id in answerable for q in testset.queries])
+    rows = {}
+    for name, per_query in hits.items():
+        top = np.array([found[0].score if found else -np.inf for found in per_query])
+        rows[name] = separation(top, has_answer).to_dict()
+    return {
+        "testset": testset.name,
+        "removed_share": REMOVED_SHARE,
+        "seed": SEED,
+        "answerable": int(has_answer.sum()),
+        "unanswerable": int((~has_answer).sum()),
+        "model": _model_info(encoder) if encoder is not None else None,
+        "variants": rows,
+    }
 
 
 def prefix_label(prefix: str, entry_prefix: str) -> str:

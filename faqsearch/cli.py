@@ -15,6 +15,9 @@ from faqsearch.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from eval.retrieval import CorpusView
+    from eval.testset import RankingSet, StsSet
+    from eval.variants import Variant
+    from models.encoder import Encoder
 
 cli = typer.Typer(
     name="faqsearch",
@@ -334,6 +337,45 @@ def search(
         raise fail(str(exc)) from exc
 
 
+def _answerability_report(
+    loaded: RankingSet | StsSet,
+    chosen: list[Variant],
+    encoder: Encoder | None,
+    view: CorpusView,
+    cache: Path | None,
+    out: Path | None,
+) -> None:
+    """`faqsearch eval --answerability`: write answerability.json/.md and print the table."""
+    from eval.answerability import markdown
+    from eval.cache import VectorCache, default_cache_dir
+    from eval.runner import evaluate_answerability
+    from eval.testset import RankingSet
+
+    settings = get_settings()
+    if not isinstance(loaded, RankingSet):
+        raise ValueError(f"{loaded.name} is an STS set: --answerability needs a ranking set")
+    with (
+        VectorCache(cache or settings.eval_cache or default_cache_dir()) as vector_cache,
+        encoding_progress() as progress,
+    ):
+        result = evaluate_answerability(
+            loaded,
+            chosen,
+            encoder=encoder,
+            cache=vector_cache,
+            progress=progress,
+            function_weight=settings.function_word_weight,
+            view=view,
+        )
+    folder = out or Path("eval/reports") / loaded.name
+    folder.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(result, ensure_ascii=False, indent=2) + "\n"
+    (folder / "answerability.json").write_text(text, encoding="utf-8")
+    table = markdown(result)
+    (folder / "answerability.md").write_text(table, encoding="utf-8")
+    sys.stdout.write(table)
+
+
 def _entry_views(options: list[str] | None, settings: Settings) -> dict[str, CorpusView]:
     """--entries values -> {label: view}; none given: what the service indexes with `settings`."""
     from eval.retrieval import parse_view
@@ -426,6 +468,15 @@ def eval_command(
             "FAQSEARCH_FUNCTION_WORD_WEIGHT alone.",
         ),
     ] = None,
+    answerability: Annotated[
+        bool,
+        typer.Option(
+            "--answerability",
+            help="Instead of ranking metrics: remove a third of the entries (seeded) and report how well "
+            "each variant's top score separates queries with an answer left from those without (AUC, "
+            "the threshold at 90% precision); writes answerability.json/.md.",
+        ),
+    ] = False,
     entries: Annotated[
         list[str] | None,
         typer.Option(
@@ -485,6 +536,8 @@ def eval_command(
                 "are each their own report"
             )
         [default_view] = list(views.values())[:1]
+        if answerability and (len(views) > 1 or weights or names or len(pairs) > 1):
+            raise ValueError("--answerability is its own report: give it one configuration")
         encoders = {name: load_encoder(model, precision=name) for name in names}
         encoder = None
         if len(pairs) > 1 and len(encoders) == 1:  # prefix pairs in the one precision named
@@ -502,6 +555,9 @@ def eval_command(
             }
             if encoder is not None:
                 encoder = encoder.with_prefixes(prefix=query_prefix, entry_prefix=entry_prefix)
+        if answerability:
+            _answerability_report(loaded, chosen, encoder, default_view, cache, out)
+            return
         with (
             VectorCache(cache or settings.eval_cache or default_cache_dir()) as vector_cache,
             encoding_progress() as progress,

@@ -1,0 +1,98 @@
+"""Does the top score tell a query the collection answers from one it does not?
+
+A service that shows "no answer found" needs a threshold (`min_score`) on its top hit's score. To
+choose one by evidence: remove a fixed share of a ranking set's entries (seeded), so that the
+queries whose every relevant entry was removed have no answer in what is left; search all queries
+against the rest; then per variant:
+
+- **AUC**: the chance that a query with an answer has a higher top score than one without
+  (Mann-Whitney U / (n_with * n_without), scipy; ties count half);
+- **threshold at 90% precision**: the lowest top score t such that, of the queries scoring >= t,
+  at least 90% have an answer; and the share of answerable queries kept there (recall).
+
+The scores are those the service returns in that mode, so a threshold measured here is a
+`min_score` a client can send.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from eval.testset import RankingSet
+
+PRECISION_TARGET = 0.9
+REMOVED_SHARE = 1 / 3
+SEED = 0
+
+
+def without_entries(
+    testset: RankingSet, share: float = REMOVED_SHARE, seed: int = SEED
+) -> tuple[RankingSet, set[str]]:
+    """`testset` with `share` of its entries removed (seeded) and qrels limited to the rest; every
+    query is kept. Returns it and the ids of the queries that still have an answer."""
+    ids = sorted(e.id for e in testset.corpus)
+    removed = set(random.Random(seed).sample(ids, round(len(ids) * share)))
+    corpus = [e for e in testset.corpus if e.id not in removed]
+    qrels = {q: {e: g for e, g in rel.items() if e not in removed} for q, rel in testset.qrels.items()}
+    answerable = {q for q, rel in qrels.items() if rel}
+    reduced = RankingSet(f"{testset.name} without {share:.0%} of entries", corpus, testset.queries, qrels)
+    return reduced, answerable
+
+
+@dataclass(frozen=True)
+class Separation:
+    auc: float
+    threshold: float | None  # None: no threshold reaches the precision target
+    recall_at_threshold: float
+    answerable: int
+    unanswerable: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "auc": round(self.auc, 4),
+            "threshold_at_90_precision": None if self.threshold is None else round(self.threshold, 4),
+            "recall_at_threshold": round(self.recall_at_threshold, 4),
+            "answerable": self.answerable,
+            "unanswerable": self.unanswerable,
+        }
+
+
+def separation(
+    top_scores: np.ndarray, has_answer: np.ndarray, target: float = PRECISION_TARGET
+) -> Separation:
+    """AUC and the 90%-precision threshold of `top_scores` [Q] for the labels `has_answer` [Q]."""
+    from scipy.stats import mannwhitneyu
+
+    pos, neg = top_scores[has_answer], top_scores[~has_answer]
+    if not len(pos) or not len(neg):
+        raise ValueError("need queries with and without an answer to measure separation")
+    auc = float(mannwhitneyu(pos, neg, alternative="two-sided").statistic) / (len(pos) * len(neg))
+    order = np.argsort(-top_scores, kind="stable")
+    scores, labels = top_scores[order], has_answer[order]
+    kept_pos = np.cumsum(labels)
+    precision = kept_pos / np.arange(1, len(labels) + 1)
+    # A cut can only fall between distinct scores: the last index of each run of equal scores.
+    last_of_run = np.r_[scores[1:] != scores[:-1], True]
+    ok = np.flatnonzero(last_of_run & (precision >= target))
+    if not len(ok):
+        return Separation(auc, None, 0.0, len(pos), len(neg))
+    i = ok[-1]  # the lowest threshold that still meets the target
+    return Separation(auc, float(scores[i]), float(kept_pos[i]) / len(pos), len(pos), len(neg))
+
+
+def markdown(result: dict[str, Any]) -> str:
+    lines = [
+        f"{result['testset']}: {result['removed_share']:.0%} of entries removed (seed {result['seed']}), "
+        f"{result['answerable']} queries with an answer left, {result['unanswerable']} without\n",
+        "| variant | AUC | top-score threshold at 90% precision | answerable queries kept there |",
+        "|---|---|---|---|",
+    ]
+    for name, row in result["variants"].items():
+        threshold = row["threshold_at_90_precision"]
+        shown = "not reached" if threshold is None else f"{threshold:.4f}"
+        lines.append(f"| `{name}` | {row['auc']:.3f} | {shown} | {row['recall_at_threshold']:.3f} |")
+    return "\n".join(lines) + "\n"

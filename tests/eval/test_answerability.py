@@ -1,0 +1,45 @@
+"""Answerability: entries removed by seed, and AUC / 90%-precision threshold against hand-derived values."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from eval.answerability import separation, without_entries
+from eval.testset import CorpusEntry, Query, RankingSet
+
+
+def test_auc_and_threshold_by_hand():
+    # answerable: 0.9, 0.8, 0.6, 0.3; unanswerable: 0.7, 0.2.
+    scores = np.array([0.9, 0.8, 0.7, 0.6, 0.3, 0.2])
+    has = np.array([True, True, False, True, True, False])
+    result = separation(scores, has)
+    # pairs (pos > neg) of 4 x 2: 0.9 0.8 0.6 beat both... 0.6 beats 0.2 only; 0.3 beats 0.2 only
+    # 0.9: 2, 0.8: 2, 0.6: 1, 0.3: 1 -> 6 of 8
+    assert result.auc == pytest.approx(6 / 8)
+    # precision from the top: 1, 1, 2/3, 3/4, 4/5, 4/6 -> >= 0.9 only down to 0.8
+    assert (result.threshold, result.recall_at_threshold) == (0.8, 0.5)
+    assert (result.answerable, result.unanswerable) == (4, 2)
+
+
+def test_ties_are_never_cut_and_an_unreachable_target_says_so():
+    scores = np.array([0.5, 0.5, 0.4])
+    has = np.array([True, False, True])
+    result = separation(scores, has)
+    assert result.auc == pytest.approx((0.5 + 0) / 2)  # 0.5 ties 0.5 (half), 0.4 loses to 0.5
+    assert result.threshold is None and result.recall_at_threshold == 0.0
+
+
+def test_removed_entries_take_their_queries_answers_with_them():
+    corpus = [CorpusEntry(f"e{i}", f"질문 {i}") for i in range(6)]
+    queries = [Query(f"q{i}", f"물음 {i}") for i in range(6)]
+    qrels = {f"q{i}": {f"e{i}": 1} for i in range(6)}
+    qrels["q0"]["e1"] = 1
+    testset = RankingSet("tiny", corpus, queries, qrels)
+    reduced, answerable = without_entries(testset, share=1 / 3, seed=0)
+    removed = {e.id for e in corpus} - {e.id for e in reduced.corpus}
+    assert len(removed) == 2 and reduced.queries == queries
+    expected = {q for q, rel in qrels.items() if set(rel) - removed}
+    assert answerable == expected
+    assert all(not (set(rel) & removed) for rel in reduced.qrels.values())
+    assert without_entries(testset, share=1 / 3, seed=0)[1] == answerable  # seeded
