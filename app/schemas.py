@@ -32,7 +32,12 @@ class SearchRequest(StrictBody):
     mode: SearchMode | None = Field(
         None, description="dense | bm25 | hybrid. Default: FAQSEARCH_SEARCH_MODE."
     )
-    min_score: float | None = Field(None, allow_inf_nan=False, description="Drop hits scoring below this.")
+    min_score: float | None = Field(
+        None,
+        allow_inf_nan=False,
+        description="Drop hits whose cosine (the entry's dense score, see Hit.cosine) is below this, in "
+        "every mode; hits with no cosine are dropped too. Calibrated in eval/README.md ('Scores').",
+    )
     explain: bool = Field(
         False, description="Also return the query's BM25 terms and which of them each hit contains."
     )
@@ -53,7 +58,19 @@ class Hit(BaseModel):
     id: str
     question: str
     answer: str | None
-    score: float
+    score: float = Field(
+        description="The mode's ranking score: dense = cosine of the query to the entry's best text "
+        "(answer chunks times FAQSEARCH_ANSWER_WEIGHT), in [-1, 1]; bm25 = Okapi BM25 score, >= 0, "
+        "unbounded, comparable within one collection only; hybrid convex = W * dense + (1 - W) * BM25, "
+        "each min-max normalised over the query's candidates, in [0, 1] and relative to the query; "
+        "hybrid rrf = sum of 1 / (k + rank). Only dense scores are absolute: threshold `cosine`."
+    )
+    cosine: float | None = Field(
+        None,
+        description="The entry's dense score (as `score` in dense mode) in every mode: what min_score "
+        "compares. null: the entry is not among the query's dense candidates (its cosine is lower than "
+        "theirs).",
+    )
     rank: int = Field(description="1 for the best hit.")
     matched_terms: list[int] | None = Field(
         None, description="With explain: indexes into query_terms of the terms this FAQ's question contains."

@@ -244,7 +244,7 @@ def ranking_hits(
     vectors must have been pooled with) with that pooling's dense half. Dense variants are
     `Searcher.search(mode="dense")`.
     Lexical hits do not depend on the pooling, so the queries are analysed once:
-    `search(mode="bm25", top_k=hybrid_depth(TOP_K))`, whose first `TOP_K` are the `bm25` run (lexical
+    `Searcher.lexical(top_k=hybrid_depth(TOP_K))`, whose first `TOP_K` are the `bm25` run (lexical
     ranks are a stable sort, so a shorter search returns exactly that prefix). Each hybrid is
     `Searcher.fuse` of those and the pooling's dense hits at the same depth: the two steps of
     `search(mode="hybrid")` (a test checks that they give its very hits).
@@ -263,7 +263,7 @@ def ranking_hits(
     hits: dict[str, list[list[Hit]]] = {}
     lexical: list[list[Hit]] | None = None
     if any(v.kind != "dense" for v in variants):
-        lexical = Searcher(encoder, base).search(queries, top_k=depth, mode="bm25")
+        lexical = Searcher(encoder, base).lexical(queries, depth)
     for pooling in poolings:
         index = _with_pooling(base, encoder, texts, pooling)
         searcher = Searcher(encoder, index)

@@ -47,6 +47,10 @@ class Hit:
     # Which text of the entry matched: (kind, index, start, end) as in `indexing.rows`; dense and
     # hybrid hits only (lexical BM25 scores the entry's texts as one document).
     source: tuple[str, int, int, int] | None = field(default=None, compare=False)
+    # The entry's dense score (its best row's cosine, answer rows weighted), whatever the mode:
+    # what `min_score` compares in every mode. None: the entry is not among the dense candidates
+    # of the query (`hybrid_depth`), so its dense score is below all of theirs.
+    cosine: float | None = field(default=None, compare=False)
 
 
 class NoIndexError(ValueError):
@@ -129,8 +133,19 @@ def _entry_hits(
         if source[0] == ANSWER:
             score *= answer_weight
         if faq_id not in best or score > best[faq_id].score:
-            best[faq_id] = Hit(faq_id, score, source)
+            best[faq_id] = Hit(faq_id, score, source, score)
     return sorted(best.values(), key=lambda h: (-h.score, h.id))
+
+
+def with_cosines(hits: Sequence[Sequence[Hit]], dense: Sequence[Sequence[Hit]]) -> list[list[Hit]]:
+    """`hits` of each query with the cosines (and the matched text, if they have none) of its dense hits."""
+    return [
+        [
+            Hit(h.id, h.score, h.source or by_id[h.id].source, by_id[h.id].cosine) if h.id in by_id else h
+            for h in found
+        ]
+        for found, by_id in zip(hits, ({h.id: h for h in d} for d in dense), strict=True)
+    ]
 
 
 class Searcher:
@@ -219,9 +234,9 @@ class Searcher:
         index = self._index  # one snapshot for the whole call, even if a swap happens meanwhile
         if mode == "dense":
             return self._dense(index, queries, top_k)
-        if mode == "bm25":
-            return self._lexical(index, queries, top_k)
         depth = hybrid_depth(top_k)
+        if mode == "bm25":  # ranked by BM25; the dense side only tells each hit's cosine
+            return with_cosines(self._lexical(index, queries, top_k), self._dense(index, queries, depth))
         return self.fuse(self._dense(index, queries, depth), self._lexical(index, queries, depth), top_k)
 
     def fuse(
@@ -240,9 +255,13 @@ class Searcher:
             ]
         # the text that matched is the dense side's (lexical scores whole entries)
         return [
-            [Hit(h.id, h.score, sources.get(h.id)) for h in hits]
-            for hits, sources in zip(fused, ({h.id: h.source for h in d} for d in dense), strict=True)
+            [Hit(h.id, h.score, by_id[h.id].source, by_id[h.id].cosine) if h.id in by_id else h for h in hits]
+            for hits, by_id in zip(fused, ({h.id: h for h in d} for d in dense), strict=True)
         ]
+
+    def lexical(self, queries: Sequence[str], top_k: int) -> list[list[Hit]]:
+        """BM25 hits alone (no dense side, so no cosines): the lexical half of a hybrid search."""
+        return self._lexical(self._index, queries, top_k)
 
     def encode_queries(self, index: LoadedIndex, queries: Sequence[str]) -> np.ndarray:
         spec = parse_pooling(index.pooling)

@@ -45,7 +45,8 @@ def _ms(started: float) -> float:
 
 def _hits(state: ServiceState, found: list[search_api.Hit], min_score: float | None) -> list[Hit]:
     """Join hits with their stored question and answer; an entry deleted meanwhile is dropped."""
-    kept = [hit for hit in found if min_score is None or hit.score >= min_score]
+    # min_score compares the dense cosine in every mode: the one score that is absolute
+    kept = [hit for hit in found if min_score is None or (hit.cosine is not None and hit.cosine >= min_score)]
     entries = state.store.get_many(hit.id for hit in kept)  # one query, not one per hit
     hits: list[Hit] = []
     for hit in kept:
@@ -57,6 +58,7 @@ def _hits(state: ServiceState, found: list[search_api.Hit], min_score: float | N
                     question=entry.question,
                     answer=entry.answer,
                     score=hit.score,
+                    cosine=hit.cosine,
                     rank=len(hits) + 1,
                     matched_terms=None,
                 )

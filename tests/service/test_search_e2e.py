@@ -64,20 +64,25 @@ def test_served_hits_equal_the_searcher_called_directly(served, real_encoder):
             np.testing.assert_allclose([s for _, s in hits], [h.score for h in want], atol=1e-5, rtol=0)
 
 
-def test_min_score_and_top_k(served):
-    full = served.client.post("/v1/search", json={"query": "회원 탈퇴는 어떻게 하나요?", "top_k": 10}).json()[
-        "hits"
-    ]
-    threshold = full[4]["score"]
-    cut = served.client.post(
-        "/v1/search", json={"query": "회원 탈퇴는 어떻게 하나요?", "top_k": 10, "min_score": threshold}
-    ).json()["hits"]
-    assert [h["id"] for h in cut] == [h["id"] for h in full if h["score"] >= threshold]
-    assert len(cut) >= 5
-    top2 = served.client.post("/v1/search", json={"query": "회원 탈퇴는 어떻게 하나요?", "top_k": 2}).json()[
-        "hits"
-    ]
-    assert [h["id"] for h in top2] == [h["id"] for h in full[:2]]
+@pytest.mark.parametrize("mode", ["dense", "bm25", "hybrid"])
+def test_min_score_compares_the_cosine_in_every_mode(served, mode):
+    query = {"query": "회원 탈퇴는 어떻게 하나요?", "top_k": 10, "mode": mode}
+    full = served.client.post("/v1/search", json=query).json()["hits"]
+    dense = served.client.post("/v1/search", json={**query, "mode": "dense", "top_k": 100}).json()["hits"]
+    cosine_of = {h["id"]: h["score"] for h in dense}
+    # every hit's cosine is its dense score, whatever the mode ranks by
+    assert all(
+        h["cosine"] == pytest.approx(cosine_of[h["id"]], abs=1e-5) for h in full if h["cosine"] is not None
+    )
+    if mode == "dense":
+        assert all(h["cosine"] == h["score"] for h in full)
+    threshold = sorted((h["cosine"] for h in full if h["cosine"] is not None), reverse=True)[4]
+    cut = served.client.post("/v1/search", json={**query, "min_score": threshold}).json()["hits"]
+    kept = [h["id"] for h in full if h["cosine"] is not None and h["cosine"] >= threshold]
+    assert [h["id"] for h in cut] == kept and len(kept) >= 5
+    top2 = served.client.post("/v1/search", json={**query, "top_k": 2}).json()["hits"]
+    if mode != "hybrid":  # fusion's min-max normalisation depends on the depth (hybrid_depth(top_k))
+        assert [h["id"] for h in top2] == [h["id"] for h in full[:2]]
 
 
 def test_batch_search_equals_single_searches(served):
