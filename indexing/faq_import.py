@@ -5,10 +5,17 @@ the row (CSV, TSV, XLSX: the header is row 1, as a spreadsheet shows it) or line
 is, so one round of fixes is enough. Half an imported FAQ file is worse than none: the missing half
 would silently vanish from search results.
 
-Columns are `id`, `question` and optionally `answer` and `category` (case-insensitive, surrounding
-whitespace ignored). Any other column is an error rather than ignored: a misspelt `anwser` header
+Columns are `id`, `question` and optionally `answer`, `category` and `alternates` (case-insensitive,
+surrounding whitespace ignored). Any other column is an error rather than ignored: a misspelt `anwser` header
 would otherwise drop every answer without a word. Rows whose cells are all empty are skipped
 (spreadsheets export them at the end of the data).
+
+`alternates` are other phrasings of the question ("유사 질문"), each searched like the question. In
+CSV, TSV and XLSX they are the lines of one cell, as a spreadsheet user types several lines
+(Alt+Enter in Excel; in CSV/TSV the value is quoted): split at "\n" and "\r\n", blank lines
+ignored. In JSONL they are a JSON array of strings. The store's limits apply: at most
+`MAX_ALTERNATES` per entry, each within the question's length limit, and none equal (after
+normalisation) to the question or to another alternate.
 
 CSV and TSV may be UTF-8 (with or without BOM) or CP949/EUC-KR, which Korean Excel writes for "CSV"
 and "Text"; UTF-8 is tried first. JSONL must be UTF-8, as JSON requires.
@@ -20,6 +27,7 @@ import codecs
 import csv
 import io
 import json
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, time
@@ -38,11 +46,11 @@ from models.text import normalize_text
 
 SUPPORTED_EXTENSIONS = (".csv", ".tsv", ".jsonl", ".xlsx")
 REQUIRED_COLUMNS = ("id", "question")
-OPTIONAL_COLUMNS = ("answer", "category")
+OPTIONAL_COLUMNS = ("answer", "category", "alternates")
 MAX_REPORTED_PROBLEMS = 20
 
 _COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
-_COLUMNS_HELP = "id, question and optionally answer, category"
+_COLUMNS_HELP = "id, question and optionally answer, category, alternates"
 _EXTENSION_HINTS = {
     ".xls": "save it from Excel as .xlsx or as 'CSV UTF-8'",
     ".json": "write JSON Lines (.jsonl): one object per line",
@@ -138,6 +146,7 @@ class _EntryBuilder:
                 question=fields.get("question"),  # type: ignore[arg-type]
                 answer=fields.get("answer"),  # type: ignore[arg-type]
                 category=fields.get("category"),  # type: ignore[arg-type]
+                alternates=fields.get("alternates"),  # type: ignore[arg-type]
             )
         )
         problems = [*extra_problems, *problems]
@@ -182,6 +191,14 @@ def _cell_text(value: object) -> str:
     return str(value)
 
 
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def _cell_lines(text: str) -> list[str]:
+    """The alternates of one cell: its lines, blank ones left out (normalised by the store)."""
+    return [line for line in _LINE_BREAK.split(text) if line.strip()]
+
+
 def _read_table(rows: Iterable[tuple[int, Sequence[object]]], builder: _EntryBuilder, *, hint: str) -> None:
     iterator = iter(rows)
     first = next(iterator, None)
@@ -203,6 +220,8 @@ def _read_table(rows: Iterable[tuple[int, Sequence[object]]], builder: _EntryBui
                 fields[columns[index]] = text
             elif text.strip() and (index >= len(header) or not _cell_text(header[index]).strip()):
                 stray.append(f"value in column {_column_letter(index)}, which has no header{hint}")
+        if isinstance(alternates := fields.get("alternates"), str):
+            fields["alternates"] = _cell_lines(alternates)
         builder.add(number, fields, stray)
 
 
@@ -343,6 +362,7 @@ def _object_without_duplicates(pairs: list[tuple[str, object]]) -> dict[str, obj
 
 
 _JSON_KINDS = {
+    dict: "an object",
     list: "an array",
     str: "a string",
     int: "a number",
@@ -397,6 +417,11 @@ def _add_json_object(number: int, obj: dict[str, object], builder: _EntryBuilder
             problems.append(f"key {name!r} appears twice")
         elif name == "id" and isinstance(value, int) and not isinstance(value, bool):
             fields[name] = str(value)  # {"id": 17} is as good as {"id": "17"}
+        elif name == "alternates" and value is not None and not isinstance(value, list):
+            kind = _JSON_KINDS.get(type(value), type(value).__name__)
+            problems.append(
+                f'alternates must be a JSON array of strings, like ["다른 질문", "또 다른 질문"], not {kind}'
+            )
         else:
             fields[name] = value  # a wrong type is reported by the entry check
     builder.add(number, fields, problems)

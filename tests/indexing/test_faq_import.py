@@ -28,7 +28,7 @@ CSV_ENTRIES = [
     FaqEntry("pw-1", Q_PASSWORD, A_PASSWORD, "계정"),
     FaqEntry("refund-1", Q_REFUND, A_REFUND, "결제"),
 ]
-COLUMNS_HELP = "id, question and optionally answer, category"
+COLUMNS_HELP = "id, question and optionally answer, category, alternates"
 
 
 @pytest.fixture
@@ -471,3 +471,109 @@ def test_problem_list_is_capped_in_the_message(tmp_path: Path, store: FaqStore) 
     assert message.splitlines()[1:] == [f"  row {n}: empty question" for n in range(2, 22)] + [
         "  ... and 5 more"
     ]
+
+
+# -- alternates: one per line in a table cell, a list in JSONL -------------------------------------
+
+ALT_PASSWORD = ("비밀번호가 기억나지 않아요", "비번 찾는 법 알려주세요", "로그인 비밀번호 재설정")
+
+
+def test_csv_cp949_with_a_multiline_alternates_cell(tmp_path: Path, store: FaqStore) -> None:
+    cell = "\r\n".join([ALT_PASSWORD[0], "", ALT_PASSWORD[1], "   ", ALT_PASSWORD[2]])
+    text = f'id,question,answer,alternates\npw-1,{Q_PASSWORD},{A_PASSWORD},"{cell}"\nrefund-1,{Q_REFUND},,\n'
+    path = write(tmp_path, "faqs.csv", text.encode("cp949"))
+    assert read_faq_file(path) == [
+        FaqEntry("pw-1", Q_PASSWORD, A_PASSWORD, alternates=ALT_PASSWORD),
+        FaqEntry("refund-1", Q_REFUND),
+    ]
+    assert import_faqs(store, path) == UpsertResult(2, 0, 0)
+    stored = store.get("pw-1")
+    assert stored is not None and stored.alternates == ALT_PASSWORD
+    assert import_faqs(store, path) == UpsertResult(0, 0, 2)  # same alternates: unchanged
+
+
+def test_tsv_utf8_alternates(tmp_path: Path) -> None:
+    cell = "\n".join(ALT_PASSWORD[:2])
+    text = f'id\tquestion\talternates\npw-1\t{Q_PASSWORD}\t"{cell}"\nd-1\t{Q_DELIVERY}\t 며칠 만에 오나요? \n'
+    assert read_faq_file(write(tmp_path, "faqs.tsv", text)) == [
+        FaqEntry("pw-1", Q_PASSWORD, alternates=ALT_PASSWORD[:2]),
+        FaqEntry("d-1", Q_DELIVERY, alternates=("며칠 만에 오나요?",)),
+    ]
+
+
+def test_xlsx_alternates_cell_with_line_breaks(tmp_path: Path) -> None:
+    path = write_xlsx(
+        tmp_path,
+        [
+            ["id", "question", "Alternates"],
+            ["pw-1", Q_PASSWORD, "\n".join(ALT_PASSWORD) + "\n"],
+            ["refund-1", Q_REFUND, None],
+        ],
+    )
+    assert read_faq_file(path) == [
+        FaqEntry("pw-1", Q_PASSWORD, alternates=ALT_PASSWORD),
+        FaqEntry("refund-1", Q_REFUND),
+    ]
+
+
+def test_jsonl_alternates_list(tmp_path: Path) -> None:
+    lines = [
+        json.dumps(
+            {"id": "pw-1", "question": Q_PASSWORD, "alternates": list(ALT_PASSWORD)}, ensure_ascii=False
+        ),
+        json.dumps({"id": "r-1", "question": Q_REFUND, "alternates": []}),
+        json.dumps({"id": "d-1", "question": Q_DELIVERY, "alternates": None}),
+    ]
+    assert read_faq_file(write(tmp_path, "faqs.jsonl", "\n".join(lines) + "\n")) == [
+        FaqEntry("pw-1", Q_PASSWORD, alternates=ALT_PASSWORD),
+        FaqEntry("r-1", Q_REFUND),
+        FaqEntry("d-1", Q_DELIVERY),
+    ]
+
+
+def test_too_many_alternates(tmp_path: Path, store: FaqStore) -> None:
+    cell = "\n".join(f"다른 질문 {i}" for i in range(51))
+    path = write(
+        tmp_path, "faqs.csv", f'id,question,alternates\npw-1,{Q_PASSWORD},"{cell}"\nr-1,{Q_REFUND},\n'
+    )
+    assert_rejected(store, path, ["row 2: 51 alternates; the limit is 50 per entry"])
+
+
+def test_alternate_repeating_the_question(tmp_path: Path, store: FaqStore) -> None:
+    # Equal after normalisation: spacing differs, NFD spelling.
+    repeat = unicodedata.normalize("NFD", "  " + Q_REFUND)
+    path = write(
+        tmp_path, "faqs.csv", f'id,question,alternates\nr-1,{Q_REFUND},"환불 언제 돼요?\n{repeat}"\n'
+    )
+    assert_rejected(store, path, [f"row 2: alternate 1 {Q_REFUND!r} repeats the question; remove it"])
+
+
+def test_alternate_over_the_question_limit(tmp_path: Path, store: FaqStore) -> None:
+    long = "가" * (MAX_QUESTION_CHARS + 1)
+    path = write_xlsx(
+        tmp_path, [["id", "question", "alternates"], ["r-1", Q_REFUND, f"환불 언제 돼요?\n{long}"]]
+    )
+    assert_rejected(
+        store,
+        path,
+        [
+            f"row 2: alternate 1 is {MAX_QUESTION_CHARS + 1:,} characters long; the limit is {MAX_QUESTION_CHARS:,} characters"
+        ],
+    )
+
+
+def test_jsonl_alternates_must_be_a_list_of_strings(tmp_path: Path, store: FaqStore) -> None:
+    lines = [
+        json.dumps({"id": "r-1", "question": Q_REFUND, "alternates": "환불 언제 돼요?"}, ensure_ascii=False),
+        json.dumps(
+            {"id": "d-1", "question": Q_DELIVERY, "alternates": ["며칠 걸려요?", 3]}, ensure_ascii=False
+        ),
+    ]
+    assert_rejected(
+        store,
+        write(tmp_path, "faqs.jsonl", "\n".join(lines) + "\n"),
+        [
+            'line 1: alternates must be a JSON array of strings, like ["다른 질문", "또 다른 질문"], not a string',
+            "line 2: alternate 1 must be text, not int",
+        ],
+    )
