@@ -11,6 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from indexing.store import MAX_ALTERNATES
+
 SearchMode = Literal["dense", "bm25", "hybrid"]
 MAX_TOP_K = 100
 MAX_BATCH_QUERIES = 64
@@ -173,14 +175,29 @@ class EmbedResponse(BaseModel):
 # -- FAQs -----------------------------------------------------------------------------------------
 
 
+_ALTERNATES_DESCRIPTION = (
+    "Other phrasings of the question (유사 질문), each searched like the question itself: at most "
+    f"{MAX_ALTERNATES}, each within the question's length limit, none equal (after normalisation) to "
+    "the question or to another alternate."
+)
+
+
 class FaqBody(StrictBody):
     question: str = Field(min_length=1)
     answer: str | None = None
     category: str | None = None
+    # The limits are the store's, checked there, so they read like every other invalid FAQ (422).
+    alternates: list[str] = Field(default_factory=list, description=_ALTERNATES_DESCRIPTION)
 
     model_config = ConfigDict(
         json_schema_extra={
-            "examples": [{"question": "영업시간이 어떻게 되나요?", "answer": "평일 9시부터 18시까지입니다."}]
+            "examples": [
+                {
+                    "question": "영업시간이 어떻게 되나요?",
+                    "answer": "평일 9시부터 18시까지입니다.",
+                    "alternates": ["몇 시에 문을 여나요?", "주말에도 영업하나요?"],
+                }
+            ]
         }
     )
 
@@ -195,6 +212,7 @@ class FaqIn(FaqBody):
                     "id": "hours-1",
                     "question": "영업시간이 어떻게 되나요?",
                     "answer": "평일 9시부터 18시까지입니다.",
+                    "alternates": ["몇 시에 문을 여나요?"],
                 }
             ]
         }
@@ -206,6 +224,7 @@ class Faq(BaseModel):
     question: str
     answer: str | None
     category: str | None
+    alternates: list[str] = Field(description="Other phrasings of the question, in order (index 0 first).")
     created_at: str | None
     updated_at: str | None
 
