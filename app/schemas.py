@@ -51,12 +51,30 @@ class QueryTerm(BaseModel):
     weight: float = Field(description="BM25 idf of the morpheme in the indexed FAQ collection.")
 
 
+class Matched(BaseModel):
+    kind: Literal["question", "alternate", "answer"] = Field(
+        description="question: the entry's question; alternate: one of its alternates; answer: a chunk "
+        "of its answer (only in an index built with its answers as rows)."
+    )
+    index: int = Field(
+        description="The alternate's position in the entry's `alternates` (from 0), or the answer "
+        "chunk's (from 0); 0 for the question."
+    )
+    text: str = Field(description="That text as stored: the question, the alternate or the answer chunk.")
+
+
 class Hit(BaseModel):
     id: str
     question: str
     answer: str | None
+    alternates: list[str] = Field(description="The entry's other phrasings of the question, in order.")
     score: float
     rank: int = Field(description="1 for the best hit.")
+    matched: Matched = Field(
+        description="Which text of the entry matched the query: each entry is returned once, scored by "
+        "its best text. Dense: the text whose vector is nearest; bm25: the text whose own terms "
+        "weigh most for the query; hybrid: the dense side's, or bm25's for an entry only bm25 found."
+    )
     matched_terms: list[int] | None = Field(
         None, description="With explain: indexes into query_terms of the terms this FAQ's question contains."
     )
@@ -78,8 +96,10 @@ class SearchResponse(BaseModel):
                             "id": "site-001",
                             "question": "비밀번호를 잊어버렸어요. 어떻게 찾나요?",
                             "answer": "로그인 화면의 '비밀번호 찾기'를 누르세요.",
+                            "alternates": ["비번을 까먹었어요"],
                             "score": 0.959,
                             "rank": 1,
+                            "matched": {"kind": "alternate", "index": 0, "text": "비번을 까먹었어요"},
                         }
                     ],
                     "index_version": "v000001",

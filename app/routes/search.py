@@ -22,6 +22,7 @@ from app.schemas import (
     EmbedRequest,
     EmbedResponse,
     Hit,
+    Matched,
     QueryTerm,
     RankedCandidate,
     RankRequest,
@@ -31,6 +32,7 @@ from app.schemas import (
 )
 from app.state import ServiceState
 from indexing import searcher as search_api
+from indexing.rows import matched_text
 from models.bm25 import Bm25Stats
 from models.pooling import PoolingSpec, parse_pooling
 
@@ -44,20 +46,24 @@ def _ms(started: float) -> float:
 
 
 def _hits(state: ServiceState, found: list[search_api.Hit], min_score: float | None) -> list[Hit]:
-    """Join hits with their stored question and answer; an entry deleted meanwhile is dropped."""
+    """Join hits with their stored question, answer and the text that matched; an entry deleted
+    meanwhile is dropped."""
     kept = [hit for hit in found if min_score is None or hit.score >= min_score]
     entries = state.store.get_many(hit.id for hit in kept)  # one query, not one per hit
     hits: list[Hit] = []
     for hit in kept:
         entry = entries.get(hit.id)
         if entry is not None:
+            kind, index, text = matched_text(entry, hit.source)
             hits.append(
                 Hit(
                     id=entry.id,
                     question=entry.question,
                     answer=entry.answer,
+                    alternates=list(entry.alternates),
                     score=hit.score,
                     rank=len(hits) + 1,
+                    matched=Matched(kind=kind, index=index, text=text),
                     matched_terms=None,
                 )
             )
