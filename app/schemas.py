@@ -11,6 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from indexing.store import MAX_ALTERNATES
+
 SearchMode = Literal["dense", "bm25", "hybrid"]
 MAX_TOP_K = 100
 MAX_BATCH_QUERIES = 64
@@ -54,10 +56,23 @@ class QueryTerm(BaseModel):
     weight: float = Field(description="BM25 idf of the morpheme in the indexed FAQ collection.")
 
 
+class Matched(BaseModel):
+    kind: Literal["question", "alternate", "answer"] = Field(
+        description="question: the entry's question; alternate: one of its alternates; answer: a chunk "
+        "of its answer (only in an index built with its answers as rows)."
+    )
+    index: int = Field(
+        description="The alternate's position in the entry's `alternates` (from 0), or the answer "
+        "chunk's (from 0); 0 for the question."
+    )
+    text: str = Field(description="That text as stored: the question, the alternate or the answer chunk.")
+
+
 class Hit(BaseModel):
     id: str
     question: str
     answer: str | None
+    alternates: list[str] = Field(description="The entry's other phrasings of the question, in order.")
     score: float = Field(
         description="The mode's ranking score: dense = cosine of the query to the entry's best text "
         "(answer chunks times FAQSEARCH_ANSWER_WEIGHT), in [-1, 1]; bm25 = Okapi BM25 score, >= 0, "
@@ -72,6 +87,11 @@ class Hit(BaseModel):
         "theirs).",
     )
     rank: int = Field(description="1 for the best hit.")
+    matched: Matched = Field(
+        description="Which text of the entry matched the query: each entry is returned once, scored by "
+        "its best text. Dense: the text whose vector is nearest; bm25: the text whose own terms "
+        "weigh most for the query; hybrid: the dense side's, or bm25's for an entry only bm25 found."
+    )
     matched_terms: list[int] | None = Field(
         None, description="With explain: indexes into query_terms of the terms this FAQ's question contains."
     )
@@ -93,8 +113,10 @@ class SearchResponse(BaseModel):
                             "id": "site-001",
                             "question": "비밀번호를 잊어버렸어요. 어떻게 찾나요?",
                             "answer": "로그인 화면의 '비밀번호 찾기'를 누르세요.",
+                            "alternates": ["비번을 까먹었어요"],
                             "score": 0.959,
                             "rank": 1,
+                            "matched": {"kind": "alternate", "index": 0, "text": "비번을 까먹었어요"},
                         }
                     ],
                     "index_version": "v000001",
@@ -190,14 +212,29 @@ class EmbedResponse(BaseModel):
 # -- FAQs -----------------------------------------------------------------------------------------
 
 
+_ALTERNATES_DESCRIPTION = (
+    "Other phrasings of the question (유사 질문), each searched like the question itself: at most "
+    f"{MAX_ALTERNATES}, each within the question's length limit, none equal (after normalisation) to "
+    "the question or to another alternate."
+)
+
+
 class FaqBody(StrictBody):
     question: str = Field(min_length=1)
     answer: str | None = None
     category: str | None = None
+    # The limits are the store's, checked there, so they read like every other invalid FAQ (422).
+    alternates: list[str] = Field(default_factory=list, description=_ALTERNATES_DESCRIPTION)
 
     model_config = ConfigDict(
         json_schema_extra={
-            "examples": [{"question": "영업시간이 어떻게 되나요?", "answer": "평일 9시부터 18시까지입니다."}]
+            "examples": [
+                {
+                    "question": "영업시간이 어떻게 되나요?",
+                    "answer": "평일 9시부터 18시까지입니다.",
+                    "alternates": ["몇 시에 문을 여나요?", "주말에도 영업하나요?"],
+                }
+            ]
         }
     )
 
@@ -212,6 +249,7 @@ class FaqIn(FaqBody):
                     "id": "hours-1",
                     "question": "영업시간이 어떻게 되나요?",
                     "answer": "평일 9시부터 18시까지입니다.",
+                    "alternates": ["몇 시에 문을 여나요?"],
                 }
             ]
         }
@@ -223,6 +261,7 @@ class Faq(BaseModel):
     question: str
     answer: str | None
     category: str | None
+    alternates: list[str] = Field(description="Other phrasings of the question, in order (index 0 first).")
     created_at: str | None
     updated_at: str | None
 

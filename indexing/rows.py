@@ -110,6 +110,18 @@ def entry_rows(
     return rows
 
 
+def matched_text(entry: FaqEntry, source: tuple[str, int, int, int] | None) -> tuple[str, int, str]:
+    """(kind, index, text) of the row `source` names in `entry` (None: the question). A source the
+    entry no longer has (it was edited between the search and this read) falls back to the question."""
+    if source is not None:
+        kind, index, start, end = source
+        if kind == ALTERNATE and 0 <= index < len(entry.alternates):
+            return kind, index, entry.alternates[index]
+        if kind == ANSWER and entry.answer and 0 <= start < end <= len(entry.answer):
+            return kind, index, entry.answer[start:end]
+    return QUESTION, 0, entry.question
+
+
 def lexical_text(entry: FaqEntry, policy: RowPolicy) -> str:
     """The entry's one lexical document."""
     parts = list(entry.questions)

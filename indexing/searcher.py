@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from indexing.build import encode_entries, rows_of
-from indexing.loaded_index import LoadedIndex
-from indexing.rows import ANSWER, RowPolicy, entry_digest, lexical_text
+from indexing.loaded_index import QUESTION_SOURCE, LoadedIndex
+from indexing.rows import ALTERNATE, ANSWER, RowPolicy, entry_digest, lexical_text
 from indexing.snapshots import Snapshots
 from indexing.store import FaqEntry, FaqStore, UpsertResult, normalize_id
 from models.domain_words import DomainWords
@@ -44,8 +44,10 @@ HYBRID_CANDIDATES = 100  # hits taken from each mode before fusion
 class Hit:
     id: str
     score: float
-    # Which text of the entry matched: (kind, index, start, end) as in `indexing.rows`; dense and
-    # hybrid hits only (lexical BM25 scores the entry's texts as one document).
+    # Which text of the entry matched: (kind, index, start, end) as in `indexing.rows`. Dense: the
+    # best-scoring row; hybrid: the dense side's, else as lexical; lexical (BM25 scores the entry's
+    # texts as one document): the row whose own terms weigh most for the query (`lexical_sources`).
+    # None: not known (no store to read the texts from), to be read as the question.
     source: tuple[str, int, int, int] | None = field(default=None, compare=False)
     # The entry's dense score (its best row's cosine, answer rows weighted), whatever the mode:
     # what `min_score` compares in every mode. None: the entry is not among the dense candidates
@@ -236,8 +238,10 @@ class Searcher:
             return self._dense(index, queries, top_k)
         depth = hybrid_depth(top_k)
         if mode == "bm25":  # ranked by BM25; the dense side only tells each hit's cosine
-            return with_cosines(self._lexical(index, queries, top_k), self._dense(index, queries, depth))
-        return self.fuse(self._dense(index, queries, depth), self._lexical(index, queries, depth), top_k)
+            lexical = self.lexical_sources(index, queries, self._lexical(index, queries, top_k))
+            return with_cosines(lexical, self._dense(index, queries, depth))
+        fused = self.fuse(self._dense(index, queries, depth), self._lexical(index, queries, depth), top_k)
+        return self.lexical_sources(index, queries, fused)  # the entries only BM25 found
 
     def fuse(
         self, dense: Sequence[Sequence[Hit]], lexical: Sequence[Sequence[Hit]], top_k: int
@@ -300,6 +304,58 @@ class Searcher:
             scores, labels = index.lexical.search(query_terms, top_k)
             results.append(_hits(index.labels_to_ids(labels), scores))
         return results
+
+    def lexical_sources(
+        self, index: LoadedIndex, queries: Sequence[str], hits: Sequence[Sequence[Hit]]
+    ) -> list[list[Hit]]:
+        """`hits` with a source for each hit that has none: of the entry's rows (question,
+        alternates, answer chunks where indexed), the one whose own terms weigh most for the
+        query, a row scoring the sum of the query's BM25 term weights (`Bm25Stats.term_weights`)
+        over the query terms it contains; ties go to the first row. Only the hits given are looked
+        at, with their texts read from the store in one query; without a store they stay None."""
+        need = {h.id for row in hits for h in row if h.source is None}
+        if self.store is None or not need:
+            return [list(row) for row in hits]
+        entries = self.store.get_many(need)
+        answers = RowPolicy.from_manifest(index.manifest).answers
+        candidates: dict[str, list[tuple[tuple[str, int, int, int], str]]] = {}
+        for faq_id, entry in entries.items():
+            rows = [(QUESTION_SOURCE, entry.question)]
+            rows += [((ALTERNATE, i, 0, 0), text) for i, text in enumerate(entry.alternates)]
+            if answers and entry.answer:
+                chunks = sorted(
+                    source
+                    for label in index.labels_of.get(faq_id, [])
+                    if (source := index.source(label))[0] == ANSWER
+                )
+                rows += [(source, entry.answer[source[2] : source[3]]) for source in chunks]
+            candidates[faq_id] = rows
+        bm25 = index.bm25
+        texts = normalize_sentences(queries)
+        all_terms = bm25.analyzer.terms([*texts, *(text for rows in candidates.values() for _, text in rows)])
+        query_weights = [bm25.term_weights(terms) for terms in all_terms[: len(texts)]]
+        row_terms = iter(all_terms[len(texts) :])
+        term_sets: dict[str, list[tuple[tuple[str, int, int, int], set[str]]]] = {
+            faq_id: [(source, set(next(row_terms))) for source, _ in rows]
+            for faq_id, rows in candidates.items()
+        }
+        result = []
+        for weights, row in zip(query_weights, hits, strict=True):
+            found = []
+            for hit in row:
+                if hit.source is not None or hit.id not in term_sets:
+                    found.append(hit)
+                    continue
+                scored = [
+                    (sum(w for t, w in weights.items() if t in terms), source)
+                    for source, terms in term_sets[hit.id]
+                ]
+                top = max(score for score, _ in scored)
+                found.append(
+                    Hit(hit.id, hit.score, next(source for score, source in scored if score == top), hit.cosine)
+                )
+            result.append(found)
+        return result
 
     # -- writes -----------------------------------------------------------------------------------
 

@@ -33,8 +33,20 @@ def _faq(entry: FaqEntry) -> Faq:
         question=entry.question,
         answer=entry.answer,
         category=entry.category,
+        alternates=list(entry.alternates),
         created_at=entry.created_at,
         updated_at=entry.updated_at,
+    )
+
+
+def _entry(faq_id: str, body: FaqBody) -> FaqEntry:
+    """The entry as sent; the store normalises and checks it."""
+    return FaqEntry(
+        id=faq_id,
+        question=body.question,
+        answer=body.answer,
+        category=body.category,
+        alternates=tuple(body.alternates),
     )
 
 
@@ -76,9 +88,7 @@ async def get_faq(faq_id: str, state: State) -> Faq:
     summary="Create or replace one FAQ",
 )
 async def put_faq(faq_id: str, body: FaqBody, state: State) -> FaqWriteResponse:
-    result = await _upsert(
-        state, [FaqEntry(id=faq_id, question=body.question, answer=body.answer, category=body.category)]
-    )
+    result = await _upsert(state, [_entry(faq_id, body)])
     entry = state.store.get(faq_id)
     if entry is None:  # deleted by a concurrent request between the write and this read
         raise ApiError(409, "conflict", f"FAQ {faq_id!r} was deleted while it was written; send it again")
@@ -105,8 +115,6 @@ async def delete_faq(faq_id: str, state: State) -> DeleteResponse:
     "", response_model=BulkUpsertResponse, dependencies=[Writer], summary="Create or update many FAQs"
 )
 async def upsert_faqs(body: BulkUpsertRequest, state: State) -> BulkUpsertResponse:
-    entries = [
-        FaqEntry(id=f.id, question=f.question, answer=f.answer, category=f.category) for f in body.faqs
-    ]
+    entries = [_entry(f.id, f) for f in body.faqs]
     result = await _upsert(state, entries)
     return BulkUpsertResponse(inserted=result.inserted, updated=result.updated, unchanged=result.unchanged)

@@ -22,6 +22,7 @@ from app.schemas import (
     EmbedRequest,
     EmbedResponse,
     Hit,
+    Matched,
     QueryTerm,
     RankedCandidate,
     RankRequest,
@@ -31,6 +32,7 @@ from app.schemas import (
 )
 from app.state import ServiceState
 from indexing import searcher as search_api
+from indexing.rows import matched_text
 from models.bm25 import Bm25Stats
 from models.pooling import PoolingSpec, parse_pooling
 
@@ -44,7 +46,8 @@ def _ms(started: float) -> float:
 
 
 def _hits(state: ServiceState, found: list[search_api.Hit], min_score: float | None) -> list[Hit]:
-    """Join hits with their stored question and answer; an entry deleted meanwhile is dropped."""
+    """Join hits with their stored question, answer and the text that matched; an entry deleted
+    meanwhile is dropped."""
     # min_score compares the dense cosine in every mode: the one score that is absolute
     kept = [hit for hit in found if min_score is None or (hit.cosine is not None and hit.cosine >= min_score)]
     entries = state.store.get_many(hit.id for hit in kept)  # one query, not one per hit
@@ -52,14 +55,17 @@ def _hits(state: ServiceState, found: list[search_api.Hit], min_score: float | N
     for hit in kept:
         entry = entries.get(hit.id)
         if entry is not None:
+            kind, index, text = matched_text(entry, hit.source)
             hits.append(
                 Hit(
                     id=entry.id,
                     question=entry.question,
                     answer=entry.answer,
+                    alternates=list(entry.alternates),
                     score=hit.score,
                     cosine=hit.cosine,
                     rank=len(hits) + 1,
+                    matched=Matched(kind=kind, index=index, text=text),
                     matched_terms=None,
                 )
             )

@@ -125,6 +125,40 @@ function shadedQuery(chars, terms, matchedIndexes) {
   return pieces;
 }
 
+// 과 after a number read with a final consonant (일, 삼, 육, 칠, 팔, 십...), 와 after one without
+// (이, 사, 오, 구): "유사 질문 2와", "유사 질문 3과". Alternates are at most 50, so the last digit decides.
+function withGwaWa(number) {
+  return `${number}${[2, 4, 5, 9].includes(number % 10) ? "와" : "과"}`;
+}
+
+// Which text of the entry matched the query (`matched` in the API): a small label, with the text
+// itself when it is not the question shown above. Numbers count from 1, as people count.
+function matchedLine(matched) {
+  const kind = matched ? matched.kind : "question";
+  const attrs = { className: "matched", "data-testid": "hit-matched", "data-kind": kind };
+  if (kind === "question") return el("p", attrs, el("span", { className: "matched-label" }, "질문과 일치"));
+  const label =
+    kind === "alternate" ? `유사 질문 ${withGwaWa(matched.index + 1)} 일치` : "답변과 일치";
+  return el(
+    "p",
+    attrs,
+    el("span", { className: "matched-label" }, label),
+    ": ",
+    el("q", { className: "matched-text", "data-testid": "hit-matched-text" }, matched.text),
+  );
+}
+
+// The entry's other phrasings, folded away under the question; nothing when it has none.
+function alternatesList(alternates) {
+  if (!alternates || alternates.length === 0) return "";
+  return el(
+    "details",
+    { className: "alternates", "data-testid": "hit-alternates" },
+    el("summary", {}, `유사 질문 ${alternates.length}개`),
+    el("ol", {}, ...alternates.map((text) => el("li", {}, text))),
+  );
+}
+
 function renderHit(hit, chars, terms) {
   const matchedWords = (hit.matched_terms || []).map((i) => terms[i].text);
   const summary = matchedWords.length
@@ -140,6 +174,8 @@ function renderHit(hit, chars, terms) {
       el("h3", { className: "question", "data-testid": "hit-question" }, hit.question),
       el("span", { className: "score", "data-testid": "hit-score" }, `점수 ${hit.score.toFixed(3)}`),
     ),
+    alternatesList(hit.alternates),
+    matchedLine(hit.matched),
     el("p", { className: "answer", "data-testid": "hit-answer" }, hit.answer || "(답변 없음)"),
     el(
       "p",

@@ -232,3 +232,48 @@ def test_an_id_that_is_not_valid_utf8_is_refused(served, method, path, body):
     assert "the id must be valid UTF-8 text" in error["message"], error["message"]
     assert "nothing was written" in error["message"]
     assert client.get("/v1/faqs", params={"limit": 1000}).json() == before
+
+
+PARKING_ALTERNATES = ["차는 어디에 세우나요?", "주차 공간이 있나요?"]
+
+
+def test_alternates_are_written_read_back_and_searched(served):
+    client = served.client
+    body = {"question": PARKING, "answer": "네, 지하 2층입니다.", "alternates": PARKING_ALTERNATES}
+    created = client.put("/v1/faqs/parking-1", json=body, headers=AUTH)
+    assert created.status_code == 200, created.text
+    assert created.json()["faq"]["alternates"] == PARKING_ALTERNATES
+    assert client.get("/v1/faqs/parking-1").json()["alternates"] == PARKING_ALTERNATES
+    listed = client.get("/v1/faqs", params={"limit": 1000}).json()["faqs"]
+    assert next(f for f in listed if f["id"] == "parking-1")["alternates"] == PARKING_ALTERNATES
+    assert next(f for f in listed if f["id"] == "site-001")["alternates"] == []
+    # An alternate is searched like the question: it is its entry's exact match.
+    assert _scored(served, PARKING_ALTERNATES[1])[0] == ("parking-1", pytest.approx(1.0, abs=1e-5))
+    assert client.put("/v1/faqs/parking-1", json=body, headers=AUTH).json()["result"] == "unchanged"
+    bulk = {"faqs": [{"id": "parking-2", "question": "주차비는 얼마인가요?", "alternates": ["주차 요금"]}]}
+    assert client.post("/v1/faqs", json=bulk, headers=AUTH).json()["inserted"] == 1
+    assert client.get("/v1/faqs/parking-2").json()["alternates"] == ["주차 요금"]
+
+
+@pytest.mark.parametrize(
+    ("alternates", "problem"),
+    [
+        ([PARKING_ALTERNATES[0], " " + PARKING], f"alternate 1 {PARKING!r} repeats the question; remove it"),
+        (
+            [PARKING_ALTERNATES[0], PARKING_ALTERNATES[0]],
+            f"alternate 1 {PARKING_ALTERNATES[0]!r} repeats alternate 0",
+        ),
+        ([f"주차 질문 {i}" for i in range(51)], "51 alternates; the limit is 50 per entry"),
+    ],
+)
+def test_invalid_alternates_are_refused_and_nothing_is_stored(served, alternates, problem):
+    client = served.client
+    response = client.put(
+        "/v1/faqs/parking-1", json={"question": PARKING, "alternates": alternates}, headers=AUTH
+    )
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["code"] == "invalid_faq"
+    assert error["message"].startswith(f"entry 0 (id 'parking-1'): {problem}"), error["message"]
+    assert error["message"].endswith("fix these entries and send them again (nothing was written)")
+    assert client.get("/v1/faqs/parking-1").status_code == 404

@@ -377,3 +377,29 @@ def test_default_mode_comes_from_settings(serve, mode):
     assert body["mode"] == mode
     assert body["hits"][0]["id"] == "site-001"
     assert len(body["hits"]) == 10
+
+
+@pytest.mark.parametrize("mode", ["dense", "bm25", "hybrid"])
+def test_hits_say_which_text_matched(served, mode):
+    """An alternate as the query: its entry comes back once, `matched` naming that alternate."""
+    alternates = ["암호가 생각이 안 나요", "로그인 암호 재발급"]
+    put = served.client.put(
+        "/v1/faqs/site-001",
+        json={"question": "비밀번호를 잊어버렸어요. 어떻게 찾나요?", "alternates": alternates},
+        headers={"Authorization": "Bearer test-key-0123456789"},
+    )
+    assert put.status_code == 200, put.text
+    body = served.client.post(
+        "/v1/search", json={"query": "로그인 암호 재발급", "top_k": 10, "mode": mode}
+    ).json()
+    hits = body["hits"]
+    assert [h["id"] for h in hits].count("site-001") == 1
+    assert hits[0]["id"] == "site-001"
+    assert hits[0]["alternates"] == alternates
+    assert hits[0]["matched"] == {"kind": "alternate", "index": 1, "text": "로그인 암호 재발급"}
+    other = next(h for h in hits if h["id"] != "site-001")
+    assert other["matched"] == {"kind": "question", "index": 0, "text": other["question"]}  # no alternates
+    batch = served.client.post(
+        "/v1/search/batch", json={"queries": ["로그인 암호 재발급"], "mode": mode}
+    ).json()
+    assert batch["results"][0]["hits"][0]["matched"] == hits[0]["matched"]

@@ -5,6 +5,7 @@ failure that says how to install it, not a skip."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 from collections.abc import Iterator
@@ -13,6 +14,9 @@ from pathlib import Path
 import pytest
 from live_server import start_server
 
+# Alternates of one sample entry, written to the store before its server starts (the index takes
+# them in as it loads), so that a hit can match an alternate.
+ALTERNATES = {"site-004": ("비번 변경은 어디서 하나요?", "암호를 새로 바꾸는 메뉴가 어디예요?")}
 CHROMIUM = Path(os.environ.get("FAQSEARCH_CHROMIUM", "/usr/bin/chromium"))
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
@@ -30,10 +34,23 @@ def _serve(data_dir: Path, real_encoder) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def page_url(tmp_path_factory, sample_index, real_encoder) -> Iterator[str]:
-    """A server over a copy of the sample index (server default mode: dense)."""
+    """A server over a copy of the sample index (server default mode: dense), with `ALTERNATES`."""
+    from indexing.store import FaqStore
+
     data_dir = tmp_path_factory.mktemp("web") / "data"
     shutil.copytree(sample_index, data_dir)
+    with FaqStore.open(data_dir) as store:
+        for faq_id, alternates in ALTERNATES.items():
+            entry = store.get(faq_id)
+            assert entry is not None
+            store.upsert(dataclasses.replace(entry, alternates=alternates))
     yield from _serve(data_dir, real_encoder)
+
+
+@pytest.fixture(scope="session")
+def page_alternates() -> dict[str, tuple[str, ...]]:
+    """The alternates `page_url`'s server has, by entry id."""
+    return ALTERNATES
 
 
 @pytest.fixture(scope="module")

@@ -101,6 +101,32 @@ def test_switching_to_bm25_searches_again_in_that_mode(page, page_url):
     assert shown_hits(page)[0] == FIRST_HIT
 
 
+def test_a_hit_shows_the_alternate_it_matched_and_its_alternates(page, page_url, page_alternates, artifacts):
+    faq_id, alternates = next(iter(page_alternates.items()))
+    page.goto(page_url)
+    search(page, alternates[1])
+    page.get_by_test_id("hit").first.wait_for()
+    expected = api_search(page_url, query=alternates[1])
+    assert expected["hits"][0]["matched"] == {"kind": "alternate", "index": 1, "text": alternates[1]}
+    first = page.get_by_test_id("hit").first
+    assert first.get_attribute("data-id") == faq_id
+    matched = first.get_by_test_id("hit-matched")
+    assert matched.get_attribute("data-kind") == "alternate"
+    assert matched.locator(".matched-label").inner_text() == "유사 질문 2와 일치"
+    assert first.get_by_test_id("hit-matched-text").inner_text() == alternates[1]
+    listed = first.get_by_test_id("hit-alternates")
+    assert listed.locator("summary").inner_text() == "유사 질문 2개"
+    assert not listed.locator("li").first.is_visible()  # folded away until asked for
+    listed.locator("summary").click()
+    assert listed.locator("li").all_inner_texts() == list(alternates)
+    # Hits matched by their question say so, and entries without alternates list none.
+    second = page.get_by_test_id("hit").nth(1)
+    if expected["hits"][1]["matched"]["kind"] == "question":
+        assert second.get_by_test_id("hit-matched").inner_text() == "질문과 일치"
+    assert second.get_by_test_id("hit-alternates").count() == 0
+    page.screenshot(path=artifacts / "search-page-alternate.png", full_page=True)
+
+
 def test_empty_query_shows_a_korean_error(page, page_url):
     page.goto(page_url)
     page.get_by_role("button", name="검색").click()
