@@ -389,6 +389,10 @@ def _entry_views(options: list[str] | None, settings: Settings) -> dict[str, Cor
     return {label: parse_view(label) for label in labels}
 
 
+def _has_answers(testset) -> bool:
+    return any(getattr(entry, "answer", None) for entry in getattr(testset, "corpus", ()))
+
+
 def _function_weights(option: str | None) -> list[float]:
     """--function-weights 1,0,0.25 -> [1.0, 0.0, 0.25]; the error names the bad item and the range."""
     weights = []
@@ -544,7 +548,9 @@ def eval_command(
             [encoder] = encoders.values()
             encoders = {}
         elif not encoders and (
-            pairs or needs_model(chosen, loaded) or any(v.rows.answers for v in views.values())
+            pairs
+            or needs_model(chosen, loaded)
+            or (any(v.rows.answers for v in views.values()) and _has_answers(loaded))
         ):  # answers are chunked at the model's token limit, even for lexical search
             encoder = load_encoder(model)
         if len(pairs) == 1:  # one pair: a plain (or precision) report under it

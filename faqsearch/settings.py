@@ -64,17 +64,19 @@ class Settings(BaseSettings):
         3, ge=1, description="Index snapshots kept on disk (the current one always is)."
     )
     search_mode: Literal["dense", "bm25", "hybrid"] = Field(
-        "dense", description="Default search mode (dense with bm25 pooling: see eval/README.md)."
+        "hybrid",
+        description="Default search mode: hybrid (convex fusion of dense and BM25) by the default rule of "
+        "eval/README.md.",
     )
     rrf_k: int = Field(60, ge=1, description="k of reciprocal rank fusion in hybrid search.")
     function_word_weight: float = Field(
-        1.0,
+        0.0,
         description="Factor in [0, 1] of the BM25 weight of particles, endings, suffixes and symbols, in "
-        "BM25 pooling, lexical search and the search page (1 = plain BM25; eval/README.md). Kept in "
+        "BM25 pooling, lexical search and the search page (1 = plain BM25; 0, the default, by eval/README.md). Kept in "
         "the index: change it, then rebuild.",
     )
     index_answers: bool = Field(
-        False,
+        True,
         description="Also index each entry's answer, cut at sentence boundaries into chunks of the model's "
         "token limit (a vector each; lexical BM25 sees the answer too). Kept in the index: change it, then "
         "rebuild. Default by evaluation (eval/README.md).",
@@ -138,7 +140,7 @@ class Settings(BaseSettings):
         "or convex (hybrid_weight * dense + (1 - hybrid_weight) * BM25, min-max normalised per query).",
     )
     hybrid_weight: float = Field(
-        0.8, ge=0.0, le=1.0, description="Weight of the dense scores in convex fusion (BM25: 1 - weight)."
+        0.7, ge=0.0, le=1.0, description="Weight of the dense scores in convex fusion (BM25: 1 - weight)."
     )
     eval_cache: Path | None = Field(
         None,

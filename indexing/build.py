@@ -84,7 +84,8 @@ def encode_entries(
 
 def rows_of(entries: Sequence[FaqEntry], policy: RowPolicy, encoder: Encoder) -> list[list[Row]]:
     """Each entry's rows (indexing.rows); answer chunks sized by the encoder's token limit."""
-    chunker = answer_chunker_of(encoder) if policy.answers else None
+    # no answers to cut, no tokenizer needed (a lexical-only evaluation has no model)
+    chunker = answer_chunker_of(encoder) if policy.answers and any(e.answer for e in entries) else None
     return [entry_rows(entry, policy, chunker) for entry in entries]
 
 

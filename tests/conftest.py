@@ -69,15 +69,15 @@ def tiny_encoder(tiny_model_dir):
 
 @pytest.fixture(scope="session")
 def sample_index(tmp_path_factory, real_encoder) -> Path:
-    """A data directory with the sample FAQs imported and indexed with the default pooling (flat),
-    built once; servers in tests use the default pooling too."""
-    from faqsearch.settings import Settings
-    from indexing.build import build_snapshot
+    """A data directory with the sample FAQs imported and indexed with the default settings (pooling,
+    function-word weight, answers; flat), built once; servers in tests use the defaults too."""
+    from default_index import build_default_snapshot
+
     from indexing.faq_import import import_faqs
     from indexing.store import FaqStore
 
     data_dir = tmp_path_factory.mktemp("sample-index")
     with FaqStore.open(data_dir) as store:
         import_faqs(store, REPO_ROOT / "testsets/sample_faq/faqs.csv")
-    build_snapshot(data_dir, real_encoder, Settings.model_fields["pooling"].default)
+    build_default_snapshot(data_dir, real_encoder)
     return data_dir

@@ -28,3 +28,19 @@ def test_the_quick_start_serves_the_bundled_sample():
     serve_line = next(line for line in quick_start.splitlines() if "faqsearch serve" in line)
     assert "index build --faqs testsets/sample_faq/faqs.csv" in serve_line
     assert (ROOT / "testsets/sample_faq/faqs.csv").is_file()
+
+
+def _shown(default) -> str:
+    """A default as the configuration table writes it."""
+    if default is None:
+        return "unset"
+    return f"`{default}`"
+
+
+def test_the_configuration_table_gives_each_settings_default():
+    cells = re.findall(r"^\| `(FAQSEARCH_[A-Z0-9_]+)` \| ([^|]+?) \|", README, flags=re.MULTILINE)
+    shown = {name: re.sub(r" \(.*\)$", "", value) for name, value in cells}  # "unset (writes refused)"
+    expected = {
+        f"FAQSEARCH_{name.upper()}": _shown(field.default) for name, field in Settings.model_fields.items()
+    }
+    assert shown == expected

@@ -8,6 +8,7 @@ import sys
 import numpy as np
 import pytest
 
+from faqsearch.settings import Settings
 from models.bm25 import Bm25Stats
 from models.morphemes import terms
 from models.text import normalize_text
@@ -51,7 +52,8 @@ def test_embed_reads_stdin_and_bm25_uses_the_corpus_file(model_path, real_encode
         stdin="\n".join(SENTENCES) + "\n\n",
     )
     assert result.returncode == 0, result.stderr
-    bm25 = Bm25Stats.fit(terms([normalize_text(line) for line in corpus]))
+    weight = Settings.model_construct().function_word_weight  # the default, as the CLI runs
+    bm25 = Bm25Stats.fit(terms([normalize_text(line) for line in corpus]), function_weight=weight)
     expected = real_encoder.encode(SENTENCES, "bm25", bm25=bm25).vectors
     assert np.abs(np.array([r["vector"] for r in records(result.stdout)]) - expected).max() <= 1e-5
 

@@ -60,7 +60,9 @@ def test_rebuild_swaps_while_searches_keep_succeeding(served):
     assert failures == []
     assert job["state"] == "succeeded" and job["error"] is None
     assert job["index_version"] == "v000002"
-    assert job["progress"] == {"done": 309, "total": 309}
+    # texts encoded: 309 questions and the 308 sample answers (the longest 192 characters, so one
+    # chunk each; new-1 has none)
+    assert job["progress"] == {"done": 617, "total": 617}
     seen = [v for worker in versions for v in worker]
     assert set(seen) == {"v000001", "v000002"}
     for worker in versions:  # once a client has seen the new index it never sees the old one again
@@ -142,16 +144,16 @@ def _wait_for_version(client, version: str, timeout: float = 30.0) -> None:
 def test_a_snapshot_switched_by_another_process_is_served(serve, real_encoder, monkeypatch):
     """`faqsearch index build` beside the running server, then `faqsearch index rollback`: the
     server follows CURRENT both times, and a write made over the API survives both switches."""
+    from default_index import build_default_snapshot
+
     import app.main
-    from faqsearch.settings import Settings
-    from indexing.build import build_snapshot
     from indexing.snapshots import Snapshots
 
     monkeypatch.setattr(app.main, "SNAPSHOT_POLL_S", 0.2)
     served = serve()
     client = served.client
     client.put("/v1/faqs/new-1", json={"question": "주차장은 건물 지하 2층에 있나요?"}, headers=AUTH)
-    build_snapshot(served.data_dir, real_encoder, Settings.model_fields["pooling"].default)
+    build_default_snapshot(served.data_dir, real_encoder)
     _wait_for_version(client, "v000002")
     assert client.get("/readyz").json() == {"status": "ready", "index_version": "v000002", "entries": 309}
     Snapshots(served.data_dir).rollback()  # what `faqsearch index rollback` does

@@ -34,7 +34,7 @@ def _serve(data_dir: Path, real_encoder) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def page_url(tmp_path_factory, sample_index, real_encoder) -> Iterator[str]:
-    """A server over a copy of the sample index (server default mode: dense), with `ALTERNATES`."""
+    """A server over a copy of the sample index (server default mode: hybrid), with `ALTERNATES`."""
     from indexing.store import FaqStore
 
     data_dir = tmp_path_factory.mktemp("web") / "data"

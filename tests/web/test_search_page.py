@@ -55,9 +55,9 @@ def test_search_shows_the_expected_first_hit_with_shaded_terms(page, page_url, a
     expected = api_search(page_url)
     assert shown_hits(page)[0] == FIRST_HIT
     assert [h[0] for h in shown_hits(page)] == [h["id"] for h in expected["hits"]]
-    # No mode was chosen, so the server's default (dense) answered; the switch now shows it.
-    assert page.get_by_test_id("result-mode").inner_text() == expected["mode"] == "dense"
-    assert page.get_by_test_id("mode-dense").is_checked()
+    # No mode was chosen, so the server's default (hybrid) answered; the switch now shows it.
+    assert page.get_by_test_id("result-mode").inner_text() == expected["mode"] == "hybrid"
+    assert page.get_by_test_id("mode-hybrid").is_checked()
     first = page.get_by_test_id("hit").first
     assert first.get_by_test_id("hit-answer").inner_text() == expected["hits"][0]["answer"]
     assert first.get_by_test_id("hit-score").inner_text() == f"점수 {expected['hits'][0]['score']:.3f}"
@@ -91,7 +91,7 @@ def test_switching_to_bm25_searches_again_in_that_mode(page, page_url):
     page.goto(page_url)
     search(page, QUERY)
     page.get_by_test_id("hit").first.wait_for()
-    assert page.get_by_test_id("result-mode").inner_text() == "dense"
+    assert page.get_by_test_id("result-mode").inner_text() == "hybrid"
 
     page.get_by_test_id("mode-bm25").check()
     expect(page.get_by_test_id("result-mode")).to_have_text("bm25")
