@@ -10,13 +10,17 @@ against the rest; then per variant:
 - **threshold at 90% precision**: the lowest top score t such that, of the queries scoring >= t,
   at least 90% have an answer; and the share of answerable queries kept there (recall).
 
-The scores are those the service returns in that mode, so a threshold measured here is a
-`min_score` a client can send.
+The score is what the service's `min_score` compares, so a threshold measured here is a
+`min_score` a client can send: the best dense cosine among the query's hits (`Hit.cosine`, in
+every mode with a dense side; a search answers nothing at `min_score` t exactly when it is below
+t). A lexical-only variant has no cosines: its top BM25 score stands in (a reference, not a
+service setting).
 """
 
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,6 +63,15 @@ class Separation:
             "answerable": self.answerable,
             "unanswerable": self.unanswerable,
         }
+
+
+def threshold_score(hits: Sequence[Any]) -> float:
+    """The score `min_score` is compared with for one query's hits (`indexing.searcher.Hit`): the
+    best cosine among them; without any cosine (lexical only) the top score; none: -inf."""
+    cosines = [h.cosine for h in hits if h.cosine is not None]
+    if cosines:
+        return max(cosines)
+    return hits[0].score if hits else -np.inf
 
 
 def separation(

@@ -413,7 +413,7 @@ def evaluate_answerability(
 ) -> dict[str, Any]:
     """How well each variant's top score separates queries with an answer in the collection from
     queries without one, after removing a share of the entries (`eval.answerability`)."""
-    from eval.answerability import REMOVED_SHARE, SEED, separation, without_entries
+    from eval.answerability import REMOVED_SHARE, SEED, separation, threshold_score, without_entries
 
     if not isinstance(testset, RankingSet):
         raise ValueError(f"{testset.name} is an STS set: answerability needs a ranking set")
@@ -424,7 +424,7 @@ def evaluate_answerability(
     has_answer = np.array([q.id in answerable for q in testset.queries])
     rows = {}
     for name, per_query in hits.items():
-        top = np.array([found[0].score if found else -np.inf for found in per_query])
+        top = np.array([threshold_score(found) for found in per_query])
         rows[name] = separation(top, has_answer).to_dict()
     return {
         "testset": testset.name,

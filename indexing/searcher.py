@@ -352,7 +352,12 @@ class Searcher:
                 ]
                 top = max(score for score, _ in scored)
                 found.append(
-                    Hit(hit.id, hit.score, next(source for score, source in scored if score == top), hit.cosine)
+                    Hit(
+                        hit.id,
+                        hit.score,
+                        next(source for score, source in scored if score == top),
+                        hit.cosine,
+                    )
                 )
             result.append(found)
         return result

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from eval.answerability import separation, without_entries
+from eval.answerability import separation, threshold_score, without_entries
 from eval.testset import CorpusEntry, Query, RankingSet
 
 
@@ -43,3 +43,12 @@ def test_removed_entries_take_their_queries_answers_with_them():
     assert answerable == expected
     assert all(not (set(rel) & removed) for rel in reduced.qrels.values())
     assert without_entries(testset, share=1 / 3, seed=0)[1] == answerable  # seeded
+
+
+def test_the_threshold_score_is_what_min_score_compares():
+    from indexing.searcher import Hit
+
+    # hybrid: ranked by the fused score, thresholded on the best cosine among the hits
+    assert threshold_score([Hit("a", 1.0, None, 0.81), Hit("b", 0.4, None, 0.86), Hit("c", 0.2)]) == 0.86
+    assert threshold_score([Hit("a", 12.5), Hit("b", 3.0)]) == 12.5  # lexical only: no cosines
+    assert threshold_score([]) == -np.inf
