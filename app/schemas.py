@@ -38,7 +38,8 @@ class SearchRequest(StrictBody):
         None,
         allow_inf_nan=False,
         description="Drop hits whose cosine (the entry's dense score, see Hit.cosine) is below this, in "
-        "every mode; hits with no cosine are dropped too. Calibrated in eval/README.md ('Scores').",
+        "every mode; hits with no cosine are dropped too. Default: FAQSEARCH_MIN_SCORE (unset: no cut). "
+        "Calibrated in eval/README.md ('Scores').",
     )
     explain: bool = Field(
         False, description="Also return the query's BM25 terms and which of them each hit contains."
@@ -132,6 +133,9 @@ class BatchSearchRequest(StrictBody):
     queries: list[str] = Field(min_length=1, max_length=MAX_BATCH_QUERIES)
     top_k: int = Field(10, ge=1, le=MAX_TOP_K)
     mode: SearchMode | None = None
+    min_score: float | None = Field(
+        None, allow_inf_nan=False, description="As in a single search, for every query of the batch."
+    )
 
     model_config = ConfigDict(
         json_schema_extra={

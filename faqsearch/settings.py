@@ -140,7 +140,14 @@ class Settings(BaseSettings):
         "or convex (hybrid_weight * dense + (1 - hybrid_weight) * BM25, min-max normalised per query).",
     )
     hybrid_weight: float = Field(
-        0.7, ge=0.0, le=1.0, description="Weight of the dense scores in convex fusion (BM25: 1 - weight)."
+        0.8, ge=0.0, le=1.0, description="Weight of the dense scores in convex fusion (BM25: 1 - weight)."
+    )
+    min_score: float | None = Field(
+        None,
+        ge=-1.0,
+        le=1.0,
+        description="Server-wide min_score for searches that send none: hits whose cosine is below it are "
+        "dropped, in every mode. Unset: no cut. The value for 90% precision is in eval/README.md, 'Scores'.",
     )
     eval_cache: Path | None = Field(
         None,

@@ -36,7 +36,7 @@ from models.text import normalize_sentences
 SEARCH_MODES = ("dense", "bm25", "hybrid")
 FUSIONS = ("rrf", "convex")
 DEFAULT_RRF_K = 60
-DEFAULT_HYBRID_WEIGHT = 0.7  # weight of the dense side in convex fusion; chosen in eval/README.md
+DEFAULT_HYBRID_WEIGHT = 0.8  # weight of the dense side in convex fusion; chosen in eval/README.md
 HYBRID_CANDIDATES = 100  # hits taken from each mode before fusion
 
 

@@ -45,6 +45,11 @@ def _ms(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 3)
 
 
+def _min_score(state: ServiceState, asked: float | None) -> float | None:
+    """The request's min_score, else the server's (FAQSEARCH_MIN_SCORE); None: no cut."""
+    return asked if asked is not None else state.settings.min_score
+
+
 def _hits(state: ServiceState, found: list[search_api.Hit], min_score: float | None) -> list[Hit]:
     """Join hits with their stored question, answer and the text that matched; an entry deleted
     meanwhile is dropped."""
@@ -95,7 +100,7 @@ async def search(body: SearchRequest, state: State) -> SearchResponse:
     mode = body.mode or state.settings.search_mode
     state.require_searcher()
     (found,), version = await state.batcher.search([query], body.top_k, mode)
-    hits = _hits(state, found, body.min_score)
+    hits = _hits(state, found, _min_score(state, body.min_score))
     terms = await run_in_threadpool(_explain, state, query, hits) if body.explain else None
     return SearchResponse(
         hits=hits, index_version=version, mode=mode, took_ms=_ms(started), query_terms=terms
@@ -110,7 +115,8 @@ async def search_batch(body: BatchSearchRequest, state: State) -> BatchSearchRes
     state.require_searcher()
     found, version = await state.batcher.search(queries, body.top_k, mode)
     results = [
-        BatchResult(query=q, hits=_hits(state, hits, None)) for q, hits in zip(queries, found, strict=True)
+        BatchResult(query=q, hits=_hits(state, hits, _min_score(state, body.min_score)))
+        for q, hits in zip(queries, found, strict=True)
     ]
     return BatchSearchResponse(results=results, index_version=version, mode=mode, took_ms=_ms(started))
 

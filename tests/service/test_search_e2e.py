@@ -414,3 +414,19 @@ def test_hits_say_which_text_matched(served, mode):
         "/v1/search/batch", json={"queries": ["로그인 암호 재발급"], "mode": mode}
     ).json()
     assert batch["results"][0]["hits"][0]["matched"] == hits[0]["matched"]
+
+
+def test_the_server_min_score_applies_when_a_request_sends_none(serve):
+    query = {"query": "회원 탈퇴는 어떻게 하나요?", "top_k": 10}
+    plain = serve().client.post("/v1/search", json=query).json()["hits"]
+    cosines = sorted((h["cosine"] for h in plain if h["cosine"] is not None), reverse=True)
+    threshold = cosines[2]  # the third best: three hits stay
+    served = serve(min_score=threshold)
+    kept = [h["id"] for h in plain if h["cosine"] is not None and h["cosine"] >= threshold]
+    assert len(kept) == 3
+    assert [h["id"] for h in served.client.post("/v1/search", json=query).json()["hits"]] == kept
+    batch = served.client.post("/v1/search/batch", json={"queries": [query["query"]], "top_k": 10}).json()
+    assert [h["id"] for h in batch["results"][0]["hits"]] == kept
+    # a request's own min_score wins over the server's
+    asked = served.client.post("/v1/search", json={**query, "min_score": -1.0}).json()["hits"]
+    assert [h["id"] for h in asked] == [h["id"] for h in plain if h["cosine"] is not None]
