@@ -22,6 +22,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -97,6 +98,42 @@ def separation(
     return Separation(auc, float(scores[i]), float(kept_pos[i]) / len(pos), len(pos), len(neg))
 
 
+@dataclass(frozen=True)
+class AtThreshold:
+    precision: float
+    recall: float  # share of the answerable queries kept
+
+
+def at_threshold(top_scores: np.ndarray, has_answer: np.ndarray, threshold: float) -> AtThreshold:
+    """Precision and recall of answering exactly the queries whose score is >= `threshold`."""
+    kept = top_scores >= threshold
+    precision = float(has_answer[kept].mean()) if kept.any() else 1.0
+    return AtThreshold(precision, float((has_answer & kept).sum()) / max(int(has_answer.sum()), 1))
+
+
+def common_threshold(
+    sets: dict[str, tuple[np.ndarray, np.ndarray]], target: float = PRECISION_TARGET
+) -> tuple[float | None, dict[str, AtThreshold]]:
+    """The lowest threshold at which every set {name: (top_scores, has_answer)} answers with at
+    least `target` precision, and each set's precision and recall there; (None, {}) if none does.
+    One `min_score` for every kind of collection: the strictest set decides."""
+    candidates = np.unique(np.concatenate([scores[np.isfinite(scores)] for scores, _ in sets.values()]))
+    meets = np.ones(len(candidates), dtype=bool)
+    for scores, answer in sets.values():
+        order = np.argsort(scores, kind="stable")
+        ordered, positive = scores[order], answer[order].astype(np.int64)
+        # kept at threshold t: the queries from the first score >= t to the end
+        start = np.searchsorted(ordered, candidates, side="left")
+        kept = len(ordered) - start
+        positives_from = np.r_[np.cumsum(positive[::-1])[::-1], 0]
+        precision = np.where(kept > 0, positives_from[start] / np.maximum(kept, 1), 1.0)
+        meets &= precision >= target
+    if not meets.any():
+        return None, {}
+    threshold = float(candidates[np.argmax(meets)])  # ascending: the first that meets it everywhere
+    return threshold, {name: at_threshold(s, a, threshold) for name, (s, a) in sets.items()}
+
+
 def markdown(result: dict[str, Any]) -> str:
     lines = [
         f"{result['testset']}: {result['removed_share']:.0%} of entries removed (seed {result['seed']}), "
@@ -109,3 +146,53 @@ def markdown(result: dict[str, Any]) -> str:
         shown = "not reached" if threshold is None else f"{threshold:.4f}"
         lines.append(f"| `{name}` | {row['auc']:.3f} | {shown} | {row['recall_at_threshold']:.3f} |")
     return "\n".join(lines) + "\n"
+
+
+def common_threshold_table(folder: Path, target: float = PRECISION_TARGET) -> str:
+    """Markdown: per variant (those with cosines, in every set's `answerability.json` under
+    `folder`), the one threshold meeting `target` precision on every set, and each set's
+    precision and recall there."""
+    import json
+
+    results = {
+        path.parent.name: json.loads(path.read_text(encoding="utf-8"))
+        for path in sorted(folder.glob("*/answerability.json"))
+    }
+    if not results:
+        raise ValueError(
+            f"no */answerability.json under {folder}: run `faqsearch eval --answerability` first"
+        )
+    names = sorted(results)
+    variants = [
+        v
+        for v in next(iter(results.values()))["top_scores"]
+        if v != "bm25_lexical" and all(v in r["top_scores"] for r in results.values())
+    ]  # BM25 scores are not comparable across collections
+    lines = [
+        f"One min_score for every set: the lowest top cosine at which each set's answered queries are "
+        f">= {target:.0%} answerable (precision / recall per set).\n",
+        "| variant | min_score | " + " | ".join(names) + " |",
+        "|---|---|" + "---|" * len(names),
+    ]
+    for variant in variants:
+        sets = {
+            name: (
+                np.array([-np.inf if t is None else t for t in results[name]["top_scores"][variant]]),
+                np.array(results[name]["has_answer"], dtype=bool),
+            )
+            for name in names
+        }
+        threshold, at = common_threshold(sets, target)
+        cells = [f"{at[n].precision:.3f} / {at[n].recall:.3f}" for n in names] if at else ["–"] * len(names)
+        shown = "not reached" if threshold is None else f"{threshold:.4f}"
+        lines.append(f"| `{variant}` | {shown} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":  # python -m eval.answerability eval/reports/answerability
+    import sys
+
+    folder = Path(sys.argv[1] if len(sys.argv) > 1 else "eval/reports/answerability")
+    table = common_threshold_table(folder)
+    (folder / "common_threshold.md").write_text(table, encoding="utf-8")
+    print(table, end="")

@@ -83,6 +83,21 @@ def function_weights_table(report: Report) -> list[str]:
     return lines
 
 
+def views_table(report: Report) -> list[str]:
+    """Each variant under each other entry view against itself under the first."""
+    first = report.views[0]["against"]
+    label = _LABELS[report.views[0]["metric"]]
+    lines = [
+        f"Entry views: each variant against itself with entries indexed as `{first}`:",
+        "",
+        f"| variant | view | Δ {label} vs {first} | p |",
+        "|---|---|---|---|",
+    ]
+    for row in report.views:
+        lines.append(f"| `{row['variant']}` | {row['view']} | {row['delta']:+.4f} | {_p(row['p'])} |")
+    return lines
+
+
 def markdown(report: Report) -> str:
     size = f"{report.size:,} {'queries' if report.kind == 'ranking' else 'sentence pairs'}"
     model = (
@@ -103,6 +118,8 @@ def markdown(report: Report) -> str:
         lines += ["", *precision_rule_table(report)]
     if report.function_weights:
         lines += ["", *function_weights_table(report)]
+    if report.views:
+        lines += ["", *views_table(report)]
     reasons = dict.fromkeys(s["reason"] for s in report.skipped)  # one line per reason, in order
     for reason in reasons:
         names = ", ".join(f"`{s['variant']}`" for s in report.skipped if s["reason"] == reason)

@@ -68,6 +68,8 @@ class Report:
     precision_rule: list[dict[str, Any]] = field(default_factory=list)
     # function-weight reports only: each variant at each other factor against itself at the first
     function_weights: list[dict[str, Any]] = field(default_factory=list)
+    # entry-view reports only: each variant under each other view against itself under the first
+    views: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def metric_names(self) -> tuple[str, ...]:
@@ -85,6 +87,7 @@ class Report:
             "skipped": self.skipped,
             **({"precision_rule": self.precision_rule} if self.precision_rule else {}),
             **({"function_weights": self.function_weights} if self.function_weights else {}),
+            **({"views": self.views} if self.views else {}),
         }
 
 
@@ -390,6 +393,21 @@ def evaluate_views(
         per_query = _ranking_per_query(testset, variants, encoder, cache, progress, function_weight, view)
         for name, values in per_query.items():
             ranking[precision_name(name, label)] = values
+    first, *others = views
+    rows = []
+    for variant in variants:
+        for label in others:
+            metric, delta, p = _against_self(
+                ranking,
+                {},
+                np.empty(0),
+                precision_name(variant.name, label),
+                precision_name(variant.name, first),
+            )
+            rows.append(
+                {"variant": variant.name, "view": label, "against": first, "metric": metric}
+                | {"delta": _round(delta), "p": _round(p)}
+            )
     return Report(
         testset=testset.name,
         kind="ranking",
@@ -398,6 +416,7 @@ def evaluate_views(
         baseline=precision_name(base.name, next(iter(views))),
         significance=RANKING_TEST,
         results=_ranking_statistics(ranking, precision_name(base.name, next(iter(views)))),
+        views=rows,
     )
 
 
@@ -422,10 +441,11 @@ def evaluate_answerability(
     reduced, answerable = without_entries(testset)
     hits = _ranking_hits(reduced, variants, encoder, cache, progress, function_weight, view)
     has_answer = np.array([q.id in answerable for q in testset.queries])
-    rows = {}
+    rows, tops = {}, {}
     for name, per_query in hits.items():
         top = np.array([threshold_score(found) for found in per_query])
         rows[name] = separation(top, has_answer).to_dict()
+        tops[name] = [round(float(t), 6) if np.isfinite(t) else None for t in top]
     return {
         "testset": testset.name,
         "removed_share": REMOVED_SHARE,
@@ -434,6 +454,9 @@ def evaluate_answerability(
         "unanswerable": int((~has_answer).sum()),
         "model": _model_info(encoder) if encoder is not None else None,
         "variants": rows,
+        # per query, for thresholds shared across sets (`eval.answerability.common_threshold`)
+        "has_answer": [int(a) for a in has_answer],
+        "top_scores": tops,
     }
 
 

@@ -52,3 +52,20 @@ def test_the_threshold_score_is_what_min_score_compares():
     assert threshold_score([Hit("a", 1.0, None, 0.81), Hit("b", 0.4, None, 0.86), Hit("c", 0.2)]) == 0.86
     assert threshold_score([Hit("a", 12.5), Hit("b", 3.0)]) == 12.5  # lexical only: no cosines
     assert threshold_score([]) == -np.inf
+
+
+def test_one_threshold_for_every_set_is_set_by_the_strictest():
+    from eval.answerability import common_threshold
+
+    # set a meets 90% precision from 0.7 up (scores >= 0.7: 9 answerable of 10); set b only from
+    # 0.85 (>= 0.8 keeps 0.8 without an answer: 3 of 4 = 0.75; >= 0.85: 3 of 3)
+    a_scores = np.array([0.95, 0.9, 0.9, 0.88, 0.86, 0.8, 0.78, 0.75, 0.72, 0.7, 0.6, 0.5])
+    a_answer = np.array([1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 0, 0], dtype=bool)
+    b_scores = np.array([0.97, 0.9, 0.85, 0.8, 0.6])
+    b_answer = np.array([1, 1, 1, 0, 1], dtype=bool)
+    threshold, at = common_threshold({"a": (a_scores, a_answer), "b": (b_scores, b_answer)})
+    assert threshold == 0.85
+    assert at["a"].precision == 1.0 and at["a"].recall == 5 / 9  # 0.95 0.9 0.9 0.88 0.86
+    assert at["b"].precision == 1.0 and at["b"].recall == 3 / 4
+    # the best-scoring query has no answer and the rest are too few: never 90%
+    assert common_threshold({"c": (np.array([0.9, 0.8]), np.array([False, True]))}) == (None, {})

@@ -303,3 +303,40 @@ def test_offline_runs_are_the_hits_the_service_serves(tmp_path, real_encoder):
             q: [h.id for h in row] for (q, _), row in zip(queries, served, strict=True)
         }
     assert runs["mean"]["q0"][0] == "site-001"  # and the real model finds the password entry first
+
+
+def test_entry_views_compare_each_variant_with_itself(tmp_path):
+    from eval.retrieval import parse_view
+    from eval.runner import evaluate_views
+    from eval.testset import CorpusEntry, Query, RankingSet
+
+    # The queries are the alternates word for word and share no morpheme with any question.
+    testset = RankingSet(
+        "views",
+        [
+            CorpusEntry("e0", "비밀번호를 바꾸고 싶어요", alternates=("암호 변경",)),
+            CorpusEntry("e1", "택배가 언제 오나요", alternates=("배송 조회",)),
+            CorpusEntry("e2", "환불은 며칠 걸려요"),
+        ],
+        [Query("q1", "암호 변경"), Query("q2", "배송 조회")],
+        {"q1": {"e0": 1}, "q2": {"e1": 1}},
+    )
+    views = {"question": parse_view("question"), "alternates": parse_view("alternates")}
+    report = evaluate_views(testset, parse_variants("bm25_lexical"), views, baseline="bm25_lexical")
+    results = by_variant(report)
+    assert results["bm25_lexical [question]"].metrics["mrr@10"] == 0.0  # nothing found
+    assert results["bm25_lexical [alternates]"].metrics["mrr@10"] == 1.0
+    [row] = report.views
+    # two queries, both +1: of the 4 sign assignments 2 reach |mean| 1
+    assert row == {
+        "variant": "bm25_lexical",
+        "view": "alternates",
+        "against": "question",
+        "metric": "mrr@10",
+        "delta": 1.0,
+        "p": row["p"],
+    }
+    assert row["p"] == pytest.approx(0.5, abs=0.02)
+    write_report(report, tmp_path / "out")
+    markdown = (tmp_path / "out/report.md").read_text(encoding="utf-8")
+    assert "| `bm25_lexical` | alternates | +1.0000 |" in markdown
