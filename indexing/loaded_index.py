@@ -25,6 +25,7 @@ import numpy as np
 
 from indexing.lexical import LexicalIndex
 from indexing.rows import RowPolicy
+from indexing.snapshots import DamagedSnapshotError, check_files
 from indexing.vector_index import IndexParams, VectorIndex
 from models.bm25 import Bm25FormatError, Bm25Stats
 from models.domain_words import DomainWords, WordFile
@@ -44,10 +45,6 @@ _WORD_NAMES = {"user_dict": "user dictionary", "synonyms": "synonym file"}
 class IndexMismatchError(ValueError):
     """The snapshot was built with another model, prefix, pooling or function-word weight than the
     one configured, or by a version whose BM25 terms this one does not read."""
-
-
-class DamagedSnapshotError(ValueError):
-    """A snapshot's files cannot be read back; the message names the file and how to recover."""
 
 
 def words_manifest(words: DomainWords) -> dict[str, dict[str, str]]:
@@ -128,13 +125,17 @@ class LoadedIndex:
 
     @classmethod
     def load(cls, folder: Path, manifest: dict[str, Any], version: str) -> LoadedIndex:
-        """Read a snapshot folder. Whatever is missing, cut short or malformed in it (a failing disk,
-        a hand edit, a partial copy) raises DamagedSnapshotError naming the file and the fix."""
+        """Read a snapshot folder. Whatever is missing, cut short, changed since the build (its
+        sha256) or malformed in it (a failing disk, a hand edit, a partial copy) raises
+        DamagedSnapshotError naming the file and the fix."""
         if manifest.get("format_version") not in READABLE_FORMATS:
             raise ValueError(
                 f"snapshot {folder} has format {manifest.get('format_version')}, this version reads "
                 f"{', '.join(map(str, READABLE_FORMATS))}; rebuild the index (faqsearch index build)"
             )
+        # Every file against the sizes and hashes its manifest recorded, before any is parsed: a
+        # changed file is refused by name, not served (a flipped block of index.faiss still parses).
+        check_files(folder, manifest)
         reading = "manifest.json"
         try:
             # Everything check_compatible and search read from the manifest, checked here once.
@@ -171,9 +172,7 @@ class LoadedIndex:
             ) from exc
         except Exception as exc:  # any parse failure of any file means the same: damaged
             raise DamagedSnapshotError(
-                f"snapshot {folder} is incomplete or damaged: {reading}: {type(exc).__name__}: {exc}. "
-                "Roll back to the previous snapshot (faqsearch index rollback) or rebuild the index "
-                "(faqsearch index build)"
+                folder, reading, f"{type(exc).__name__}: {exc}", "cannot be read"
             ) from exc
         id_of = dict(zip(labels, ids, strict=True))
         labels_of: dict[str, list[int]] = {}
