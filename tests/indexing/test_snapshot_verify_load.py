@@ -9,8 +9,8 @@ import shutil
 
 import numpy as np
 import pytest
+from damage import flip
 from default_index import build_default_snapshot
-from test_snapshots_integrity import flip
 
 from indexing.loaded_index import INDEX_FILE, LoadedIndex
 from indexing.searcher import Searcher

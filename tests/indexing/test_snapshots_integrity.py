@@ -7,9 +7,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from pathlib import Path
 
 import pytest
+from damage import flip
 
 from indexing.snapshots import (
     FILES_KEY,
@@ -36,13 +36,6 @@ def make(snaps: Snapshots, marker: str) -> str:
 
 def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def flip(path: Path, offset: int, length: int = 4096) -> None:
-    """Invert `length` bytes at `offset`, the size unchanged (what a bad disk block does)."""
-    data = bytearray(path.read_bytes())
-    data[offset : offset + length] = bytes(b ^ 0xFF for b in data[offset : offset + length])
-    path.write_bytes(bytes(data))
 
 
 def test_the_manifest_records_every_files_size_and_sha256(tmp_path):
