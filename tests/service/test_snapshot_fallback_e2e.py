@@ -174,3 +174,31 @@ def test_with_no_good_snapshot_the_503_names_version_file_and_fix_only(
     assert f"index not served: snapshot {path.parent} is incomplete or damaged: index.faiss: " in caplog.text
     if older:
         assert "faiss::" in caplog.text
+
+
+def test_a_mismatch_503_names_files_by_their_names_only(tmp_path, tiny_encoder, serve, caplog):
+    """An index built with a synonym file the server is not configured with: the 503 says so, and the
+    file's folder (an absolute path on the server) stays in the log."""
+    import hashlib
+
+    from domain_words_data import SYNONYMS, write_word_files
+
+    from models.domain_words import DomainWords
+
+    _user_dict, synonyms = write_word_files(tmp_path / "words")
+    data_dir = tmp_path / "data"
+    with FaqStore.open(data_dir) as store:
+        store.upsert_many(FAQS)
+    build_default_snapshot(data_dir, tiny_encoder, words=DomainWords.read(None, synonyms))
+    client = serve(data_dir)
+    sha = hashlib.sha256(SYNONYMS.encode()).hexdigest()[:12]
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    message = response.json()["error"]["message"]
+    assert message.startswith(
+        f"index v000001 does not match the configuration: it was built with the synonym file synonyms.txt "
+        f"(sha256 {sha}; its copy is synonyms.txt in the snapshot) but FAQSEARCH_SYNONYMS is unset. Rebuild "
+    )
+    assert message.endswith("A rebuild (POST /v1/index/rebuild) also fixes this.")
+    assert str(tmp_path) not in message
+    assert f"it was built with the synonym file {synonyms} (sha256 {sha};" in caplog.text
