@@ -186,7 +186,7 @@ def file_sha256(path: Path) -> str:
 
 def _file_records(folder: Path) -> dict[str, dict[str, int | str]]:
     """Size and sha256 of every file under `folder` but the manifest, by path relative to it."""
-    records = {}
+    records: dict[str, dict[str, int | str]] = {}
     for file in sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink()):
         name = file.relative_to(folder).as_posix()
         if name != MANIFEST_FILE:
