@@ -91,3 +91,14 @@ def test_no_snapshot_or_no_folder(tmp_path):
     assert missing.returncode == 2 and missing.stderr.startswith(
         f"error: no data directory {tmp_path / 'typo'}"
     )
+
+
+def test_a_garbled_current_file_lists_the_snapshots_and_exits_1(data_dir):
+    current = data_dir / "snapshots" / "CURRENT"
+    current.write_text("garbage\n", encoding="utf-8")
+    result = verify(data_dir)
+    assert (result.returncode, result.stdout) == (1, "v000001 ok\nv000002 ok\n")
+    assert result.stderr == (
+        f"error: {current} holds 'garbage', not a snapshot name like 'v000001'; roll back with `faqsearch "
+        "index rollback [VERSION]` or rebuild with `faqsearch index build`\n"
+    )

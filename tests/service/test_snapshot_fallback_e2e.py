@@ -202,3 +202,14 @@ def test_a_mismatch_503_names_files_by_their_names_only(tmp_path, tiny_encoder, 
     assert message.endswith("A rebuild (POST /v1/index/rebuild) also fixes this.")
     assert str(tmp_path) not in message
     assert f"it was built with the synonym file {synonyms} (sha256 {sha};" in caplog.text
+
+
+def test_a_garbled_current_file_at_startup_serves_the_newest_good_snapshot(data_dir, serve):
+    (data_dir / "snapshots" / "CURRENT").write_text("garbage\n", encoding="utf-8")
+    assert serve(data_dir).get("/readyz").json() == {
+        "status": "ready",
+        "index_version": "v000003",
+        "entries": 30,
+        "problem": "serving v000003, the newest good snapshot: the CURRENT file of the index snapshots does "
+        f"not name a snapshot; {PUBLIC_FIX}",
+    }
