@@ -333,6 +333,11 @@ class Readiness(BaseModel):
     status: Literal["ready"]
     index_version: str
     entries: int
+    problem: str | None = Field(
+        default=None,
+        description="Only when the served snapshot is not the current one because that one is "
+        "damaged: which one, which file, and the fix.",
+    )
 
 
 class ErrorDetail(BaseModel):

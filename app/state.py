@@ -19,7 +19,7 @@ from faqsearch.settings import Settings
 from indexing.build import build_snapshot
 from indexing.loaded_index import LoadedIndex
 from indexing.searcher import Hit, NoIndexError, Searcher
-from indexing.snapshots import Snapshots
+from indexing.snapshots import SnapshotError, SnapshotInfo, Snapshots, version_number
 from indexing.store import FaqStore
 from indexing.vector_index import IndexParams
 from models.bm25 import Bm25Stats
@@ -32,6 +32,12 @@ logger = logging.getLogger(__name__)
 
 class NotReadyError(RuntimeError):
     """No index can be served yet; the message says why and what to do."""
+
+
+def public_message(exc: Exception) -> str:
+    """What a client may read of why no index is served: a snapshot error's version, file and fix
+    (`SnapshotError.public`), without the folders and library text the log gets."""
+    return getattr(exc, "public", None) or str(exc)
 
 
 class _EncoderOnThread:
@@ -96,6 +102,8 @@ class ServiceState:
         )
         self.jobs = RebuildJobs(self.build_index, self.serve_index)
         self._refused_snapshot: str | None = None  # made current elsewhere, but cannot be served
+        # Why the served snapshot is not the one CURRENT names (that one is damaged); /readyz says it.
+        self.snapshot_problem: str | None = None
         self._swap_lock = threading.Lock()
         self._searcher_options: dict[str, Any] = {
             "rrf_k": settings.rrf_k,
@@ -105,9 +113,10 @@ class ServiceState:
 
     # -- loading ----------------------------------------------------------------------------------
 
-    def _open_current(self) -> Searcher:
-        """A Searcher over the snapshot CURRENT names, checked against the encoder and pooling, with
-        the store's writes since its build applied; raises ValueError (NoIndexError included)."""
+    def _open(self, version: str | None = None) -> Searcher:
+        """A Searcher over the snapshot `version` (None: the one CURRENT names), checked against the
+        encoder and pooling, with the store's writes since its build applied; raises ValueError
+        (NoIndexError, SnapshotError and DamagedSnapshotError included)."""
         return Searcher.open(
             self.settings.data_dir,
             self.encoder,
@@ -116,28 +125,74 @@ class ServiceState:
             function_weight=self.settings.function_word_weight,
             rows=self.settings.row_policy(),
             words=self.settings.domain_words(),  # read now: edited files must be refused until a rebuild
+            version=version,
             **self._searcher_options,
         )
+
+    def _open_current_or_fallback(self) -> tuple[Searcher, str | None]:
+        """The current snapshot, or when it is damaged (a file changed or missing, its manifest or
+        CURRENT unreadable) the newest good snapshot older than it (what a rollback picks; else the
+        newest good one) -> (searcher, why it is not the current one). A search service that keeps
+        answering from the last good index beats one that is down until someone acts. Raises the
+        current snapshot's error when no other can be served, and anything but damage (a model
+        mismatch) as it is."""
+        try:
+            return self._open(), None
+        except SnapshotError as exc:
+            damaged = exc
+        snapshots = Snapshots(self.settings.data_dir)
+        try:
+            current = snapshots.current()
+        except SnapshotError:
+            current = None
+        limit = version_number(current) if current else None
+        others = [s for s in reversed(snapshots.list()) if s.version != current]
+        older = [s for s in others if limit is None or (version_number(s.version) or 0) < limit]
+        served = self.searcher
+        for info in older + [s for s in others if s not in older]:
+            if served is not None and served.index.version == info.version:
+                searcher: Searcher | None = served  # loaded and checked already, writes applied
+            else:
+                searcher = self._try_open(info)
+            if searcher is not None:
+                logger.error(
+                    "the current snapshot %s is damaged, serving %s instead: %s",
+                    current or "(unreadable CURRENT)",
+                    info.version,
+                    damaged,
+                )
+                return searcher, f"serving {info.version}, the newest good snapshot: {damaged.public}"
+        raise damaged
+
+    def _try_open(self, info: SnapshotInfo) -> Searcher | None:
+        try:
+            return self._open(info.version)
+        except ValueError as exc:  # damaged too, or built for another model: try the next one
+            logger.warning("snapshot %s cannot be served either: %s", info.version, exc)
+            return None
 
     def load_index(self) -> None:
         """Serve the data directory's current snapshot, if there is one that matches the model."""
         try:
-            searcher = self._open_current()
+            searcher, problem = self._open_current_or_fallback()
         except NoIndexError:
             self.not_ready_reason = (
-                f"no index in {self.settings.data_dir} yet; add FAQs (POST /v1/faqs) and rebuild "
+                "no index in the data directory yet; add FAQs (POST /v1/faqs) and rebuild "
                 "(POST /v1/index/rebuild), or run `faqsearch index build --faqs FILE`"
             )
             return
-        except ValueError as exc:  # model or pooling mismatch, damaged snapshot
+        except ValueError as exc:  # model or pooling mismatch, damaged snapshot and no good one
             logger.error("index not served: %s", exc)
             with contextlib.suppress(ValueError):  # not retried by follow_current_snapshot
                 self._refused_snapshot = self.current_snapshot_version()
             self.not_ready_reason = (
-                f"{str(exc).rstrip('.')}. A rebuild (POST /v1/index/rebuild) also fixes this."
+                f"{public_message(exc).rstrip('.')}. A rebuild (POST /v1/index/rebuild) also fixes this."
             )
             return
-        self._serve(searcher)
+        if problem is not None:
+            with contextlib.suppress(ValueError):  # not retried by follow_current_snapshot
+                self._refused_snapshot = self.current_snapshot_version()
+        self._serve(searcher, problem)
 
     def analyzer(self) -> Analyzer:
         """The Kiwi analyser for text that no index holds (rank's candidates): the served index's,
@@ -155,9 +210,10 @@ class ServiceState:
             self.encoder.encode(["워밍업 문장입니다"], "mean")
         self.warm = True
 
-    def _serve(self, searcher: Searcher) -> None:
+    def _serve(self, searcher: Searcher, problem: str | None = None) -> None:
         self.searcher = searcher
         self.not_ready_reason = None
+        self.snapshot_problem = problem
         self.metrics.set_index(searcher.index.version, searcher.index.count)
 
     # -- searching --------------------------------------------------------------------------------
@@ -249,14 +305,17 @@ class ServiceState:
         if current is None:
             return
         try:
-            searcher = self._open_current()
-        except ValueError as exc:  # NoIndexError included: CURRENT points at a removed folder
+            searcher, problem = self._open_current_or_fallback()
+        except ValueError as exc:  # a model mismatch, or damaged with no good snapshot to turn to
             self._refused_snapshot = current
             logger.error("snapshot %s was made current elsewhere but is not served: %s", current, exc)
             return
+        if problem is not None:
+            self._refused_snapshot = current  # damaged: not tried again until CURRENT changes
         with self._swap_lock:
-            self._serve(searcher)
-        logger.info("serving snapshot %s, made current by another process", searcher.index.version)
+            self._serve(searcher, problem)
+        if problem is None:
+            logger.info("serving snapshot %s, made current by another process", searcher.index.version)
 
     def close(self) -> None:
         self.jobs.shutdown()

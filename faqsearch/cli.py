@@ -262,6 +262,46 @@ def index_list(index: DirOption = None) -> None:
         raise fail(str(exc)) from exc
 
 
+@index_cli.command("verify")
+def index_verify(index: DirOption = None) -> None:
+    """Check every snapshot's files against the sizes and sha256 its manifest recorded: one line per
+    snapshot. Exit 0 when the current one is good, 1 when it is damaged or missing."""
+    from indexing.snapshots import SnapshotError, Snapshots
+
+    data_dir = data_dir_of(index)
+    if not data_dir.is_dir():
+        raise fail(
+            f"no data directory {data_dir}; set FAQSEARCH_DATA_DIR or --index to a collection's folder"
+        )
+    snapshots = Snapshots(data_dir)
+    try:
+        verdicts = snapshots.verify()
+    except OSError as exc:
+        raise fail(str(exc)) from exc
+    try:
+        current = snapshots.current()
+    except SnapshotError as exc:  # a garbled CURRENT: the snapshots' lines are still worth printing
+        current = None
+        typer.echo(f"error: {exc}", err=True)
+    for verdict in verdicts:
+        typer.echo(verdict.line())
+    served = next((v for v in verdicts if v.version == current), None)
+    if served is not None and served.problem is None:
+        return
+    if current is not None:
+        state = "is damaged" if served is not None else "has no folder"
+        typer.echo(
+            f"error: the current snapshot {current} {state}; roll back to a good one (faqsearch index "
+            "rollback VERSION) or rebuild the index (faqsearch index build)",
+            err=True,
+        )
+    elif not verdicts:
+        typer.echo(
+            f"error: there is no index snapshot in {data_dir}; build one (faqsearch index build)", err=True
+        )
+    raise typer.Exit(1)
+
+
 @index_cli.command("info")
 def index_info(
     version: Annotated[str | None, typer.Argument(help="Snapshot version; default: the current one.")] = None,

@@ -61,7 +61,10 @@ class Settings(BaseSettings):
         "flat", description="FAISS index built by `index build`: flat (exact), hnsw or ivf (large corpora)."
     )
     snapshot_keep: int = Field(
-        3, ge=1, description="Index snapshots kept on disk (the current one always is)."
+        3,
+        ge=1,
+        description="Index snapshots kept on disk (the current one always is, and so is the newest "
+        "good one before it).",
     )
     search_mode: Literal["dense", "bm25", "hybrid"] = Field(
         "hybrid",

@@ -16,7 +16,9 @@ On disk it is one snapshot folder (see `indexing.snapshots`):
 from __future__ import annotations
 
 import json
+import os
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,7 @@ import numpy as np
 
 from indexing.lexical import LexicalIndex
 from indexing.rows import RowPolicy
+from indexing.snapshots import DamagedSnapshotError, check_files
 from indexing.vector_index import IndexParams, VectorIndex
 from models.bm25 import Bm25FormatError, Bm25Stats
 from models.domain_words import DomainWords, WordFile
@@ -43,11 +46,19 @@ _WORD_NAMES = {"user_dict": "user dictionary", "synonyms": "synonym file"}
 
 class IndexMismatchError(ValueError):
     """The snapshot was built with another model, prefix, pooling or function-word weight than the
-    one configured, or by a version whose BM25 terms this one does not read."""
+    one configured, or by a version whose BM25 terms this one does not read. `public`: the same with
+    folders shown by their names only, for clients of the service."""
+
+    def __init__(self, message: str, public: str | None = None) -> None:
+        super().__init__(message)
+        self.public = public or message
 
 
-class DamagedSnapshotError(ValueError):
-    """A snapshot's files cannot be read back; the message names the file and how to recover."""
+def _names_only(text: str, paths: Iterable[str | None]) -> str:
+    """`text` with each absolute path of `paths` shown by its last part (a model folder's name)."""
+    for path in sorted({p for p in paths if p and os.path.isabs(p)}, key=len, reverse=True):
+        text = text.replace(path, Path(path).name)
+    return text
 
 
 def words_manifest(words: DomainWords) -> dict[str, dict[str, str]]:
@@ -128,13 +139,20 @@ class LoadedIndex:
 
     @classmethod
     def load(cls, folder: Path, manifest: dict[str, Any], version: str) -> LoadedIndex:
-        """Read a snapshot folder. Whatever is missing, cut short or malformed in it (a failing disk,
-        a hand edit, a partial copy) raises DamagedSnapshotError naming the file and the fix."""
+        """Read a snapshot folder. Whatever is missing, cut short, changed since the build (its
+        sha256) or malformed in it (a failing disk, a hand edit, a partial copy) raises
+        DamagedSnapshotError naming the file and the fix."""
         if manifest.get("format_version") not in READABLE_FORMATS:
-            raise ValueError(
-                f"snapshot {folder} has format {manifest.get('format_version')}, this version reads "
-                f"{', '.join(map(str, READABLE_FORMATS))}; rebuild the index (faqsearch index build)"
+            formats = f"has format {manifest.get('format_version')}, this version reads " + ", ".join(
+                map(str, READABLE_FORMATS)
             )
+            raise IndexMismatchError(
+                f"snapshot {folder} {formats}; rebuild the index (faqsearch index build)",
+                f"snapshot {version} {formats}; rebuild the index (faqsearch index build)",
+            )
+        # Every file against the sizes and hashes its manifest recorded, before any is parsed: a
+        # changed file is refused by name, not served (a flipped block of index.faiss still parses).
+        check_files(folder, manifest)
         reading = "manifest.json"
         try:
             # Everything check_compatible and search read from the manifest, checked here once.
@@ -165,15 +183,17 @@ class LoadedIndex:
             reading = "lexical.*"
             lexical = LexicalIndex.load(folder, bm25)
         except Bm25FormatError as exc:  # not damaged: written by an older version, with other terms
+            older = (
+                "was built by an older version of faqsearch whose BM25 terms and weights this one does "
+                "not read"
+            )
             raise IndexMismatchError(
-                f"snapshot {folder} was built by an older version of faqsearch whose BM25 terms and "
-                f"weights this one does not read ({exc}). Rebuild the index (faqsearch index build)"
+                f"snapshot {folder} {older} ({exc}). Rebuild the index (faqsearch index build)",
+                f"snapshot {version} {older}. Rebuild the index (faqsearch index build)",
             ) from exc
         except Exception as exc:  # any parse failure of any file means the same: damaged
             raise DamagedSnapshotError(
-                f"snapshot {folder} is incomplete or damaged: {reading}: {type(exc).__name__}: {exc}. "
-                "Roll back to the previous snapshot (faqsearch index rollback) or rebuild the index "
-                "(faqsearch index build)"
+                folder, reading, f"{type(exc).__name__}: {exc}", "cannot be read"
             ) from exc
         id_of = dict(zip(labels, ids, strict=True))
         labels_of: dict[str, list[int]] = {}
@@ -255,7 +275,7 @@ class LoadedIndex:
                 f"it was built with {built_rows.describe()} but the configuration has {rows.describe()}"
             )
         if problems:
-            raise IndexMismatchError(
+            message = (
                 f"index {self.version or '(unsaved)'} does not match the configuration: "
                 + "; ".join(problems)
                 + ". Rebuild the index with the configured settings (faqsearch index build), or set "
@@ -263,6 +283,12 @@ class LoadedIndex:
                 "FAQSEARCH_POOLING / FAQSEARCH_FUNCTION_WORD_WEIGHT / FAQSEARCH_USER_DICT / FAQSEARCH_SYNONYMS "
                 "/ FAQSEARCH_INDEX_ANSWERS / FAQSEARCH_ANSWER_WEIGHT to what the index was built with."
             )
+            built_words = dict(self.manifest.get(DOMAIN_WORDS_KEY) or {}).values()
+            paths = [built["name"], model, *(r.get("source") for r in built_words)]
+            paths += [
+                f.path for f in ((words or DomainWords()).user_dict, (words or DomainWords()).synonyms) if f
+            ]
+            raise IndexMismatchError(message, _names_only(message, paths))
 
     def _word_problems(self, words: DomainWords) -> list[str]:
         """Each configured domain-word file that is not the one the index was built with."""

@@ -186,14 +186,17 @@ class Searcher:
         function_weight: float | None = None,
         words: DomainWords | None = None,
         rows: RowPolicy | None = None,
+        version: str | None = None,
     ) -> Searcher:
         """Load the current snapshot of `data_dir`, check it matches `encoder` (and `pooling`, the
         BM25 `function_weight` and `rows`, what of an entry is indexed, if given) and the configured
         domain words `words` (None: none configured), and apply the store's writes made since it was
         built. `store`: an already open
-        store of `data_dir` to share (the service keeps one); default: open one."""
+        store of `data_dir` to share (the service keeps one); default: open one. `version`: that
+        snapshot instead of the current one."""
         data_dir = Path(data_dir)
-        info = Snapshots(data_dir).current_info()
+        snapshots = Snapshots(data_dir)
+        info = snapshots.current_info() if version is None else snapshots.info(version)
         if info is None:
             raise NoIndexError(
                 f"no index in {data_dir}; build one with `faqsearch index build --faqs FILE --out {data_dir}`"

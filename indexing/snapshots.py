@@ -2,7 +2,8 @@
 
 A data directory keeps its indexes under `snapshots/`:
 
-    snapshots/v000001/      one complete snapshot: the caller's files plus manifest.json
+    snapshots/v000001/      one complete snapshot: the caller's files plus manifest.json, which
+                            records the size and sha256 of every other file ("files")
     snapshots/v000002/
     snapshots/CURRENT       the name of the snapshot to serve, e.g. "v000002\\n"
     snapshots/.tmp-<random>/  a snapshot being written; nobody reads it
@@ -12,7 +13,9 @@ A build writes into a temporary folder and only then renames it to the next vers
 CURRENT with `os.replace`, fsyncing files and folders before each step. A crash (even SIGKILL or a
 power cut) therefore leaves either the old CURRENT or the new one, both naming complete folders;
 the worst leftover is a `.tmp-*` folder, which `cleanup()` removes. Readers only read CURRENT and
-the folder it names, and never take a lock.
+the folder it names, and never take a lock. `check_files()` compares a snapshot's files with the
+sizes and hashes its manifest recorded, so a file changed after the build (a flipped block, a hand
+edit, a partial copy) is refused by name instead of being served.
 
 A build holds an flock on its own temporary folder while it runs. The kernel drops that lock when
 the process dies, which is how `cleanup()` tells a killed build's leftovers from a live build it
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 import builtins
 import fcntl
+import hashlib
 import json
 import logging
 import os
@@ -43,7 +47,9 @@ CURRENT_FILE = "CURRENT"
 LOCK_FILE = ".lock"
 TMP_PREFIX = ".tmp-"
 VERSION_DIGITS = 6
-RESERVED_MANIFEST_KEYS = ("version", "created_at")
+FILES_KEY = "files"  # manifest: {relative path: {"bytes": size, "sha256": hex}} of every other file
+RESERVED_MANIFEST_KEYS = ("version", "created_at", FILES_KEY)
+HASH_CHUNK = 1 << 24  # 16 MiB reads: hashlib releases the GIL on each, and memory stays flat
 
 # What the error messages tell people to run; one place to change if the CLI's names change.
 BUILD_HINT = "rebuild with `faqsearch index build`"
@@ -52,8 +58,50 @@ ROLLBACK_HINT = "roll back with `faqsearch index rollback [VERSION]`"
 _VERSION_RE = re.compile(r"v(\d+)")  # version_number() also rejects non-canonical padding
 
 
+# What a client of the service may be told; the log gets the message with folders and causes.
+PUBLIC_FIX = "roll back (faqsearch index rollback) or rebuild the index (faqsearch index build)"
+
+
 class SnapshotError(ValueError):
-    """A snapshot that is missing, broken or cannot be switched to; the message says what to do."""
+    """A snapshot that is missing, broken or cannot be switched to; the message says what to do.
+    `public`: the same without paths or library text, for clients of the service."""
+
+    def __init__(self, message: str, public: str | None = None) -> None:
+        super().__init__(message)
+        self.public = public or f"the index snapshots cannot be read; {PUBLIC_FIX}"
+
+
+class DamagedSnapshotError(SnapshotError):
+    """A snapshot whose files differ from what its manifest recorded, or cannot be read back.
+    str(): the folder, the file and the cause (for the log); `public`: the version, the file and the
+    fix (for clients); `version` and `file` for callers that choose another snapshot."""
+
+    def __init__(self, folder: Path, file: str, detail: str, summary: str) -> None:
+        self.folder, self.version, self.file = folder, folder.name, file
+        self.detail, self.summary = detail, summary
+        super().__init__(
+            f"snapshot {folder} is incomplete or damaged: {file}: {detail}. Roll back to the previous "
+            "snapshot (faqsearch index rollback) or rebuild the index (faqsearch index build)",
+            f"snapshot {folder.name} is damaged: {file} {summary}; {PUBLIC_FIX}",
+        )
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What `Snapshots.verify()` found in one snapshot folder."""
+
+    version: str
+    is_current: bool
+    problem: str | None  # None: good; else the damaged file and what is wrong with it
+    hashed: bool = True  # False: an older snapshot that records no hashes, so nothing was checked
+
+    def line(self) -> str:
+        """One line for people: `v000002 ok (current)`, `v000003 damaged: index.faiss: ...`."""
+        current = " (current)" if self.is_current else ""
+        if self.problem is not None:
+            return f"{self.version} damaged{current}: {self.problem}"
+        unchecked = ", no hashes recorded (built by an older faqsearch): files not checked"
+        return f"{self.version} ok{current}{'' if self.hashed else unchecked}"
 
 
 @dataclass(frozen=True)
@@ -128,6 +176,82 @@ def _try_lock_folder(path: Path) -> int | None:
     return fd
 
 
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        while chunk := file.read(HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _file_records(folder: Path) -> dict[str, dict[str, int | str]]:
+    """Size and sha256 of every file under `folder` but the manifest, by path relative to it."""
+    records: dict[str, dict[str, int | str]] = {}
+    for file in sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink()):
+        name = file.relative_to(folder).as_posix()
+        if name != MANIFEST_FILE:
+            records[name] = {"bytes": file.stat().st_size, "sha256": file_sha256(file)}
+    return records
+
+
+_warned_unhashed: set[Path] = set()  # snapshots of older versions, warned about once per process
+
+
+def check_files(folder: Path, manifest: dict) -> bool:
+    """Check every file `manifest` records against its size, then its sha256; raises
+    DamagedSnapshotError naming the first that is missing or differs. Sizes go first: a missing or
+    cut file is found without hashing gigabytes. Returns False, checking nothing, for a snapshot
+    written before faqsearch recorded hashes (it is read as before; a warning is logged once)."""
+    records = manifest.get(FILES_KEY)
+    if records is None:
+        if folder not in _warned_unhashed:
+            _warned_unhashed.add(folder)
+            logger.warning(
+                "snapshot %s records no file hashes (it was built by an older faqsearch), so its files "
+                "are not checked; rebuild the index (faqsearch index build) to have them checked",
+                folder,
+            )
+        return False
+    if not isinstance(records, dict):
+        raise DamagedSnapshotError(
+            folder, MANIFEST_FILE, f'"{FILES_KEY}" is a {type(records).__name__}', "is not readable"
+        )
+    try:
+        expected = {str(name): (int(r["bytes"]), str(r["sha256"])) for name, r in records.items()}
+    except (KeyError, TypeError, ValueError) as exc:
+        raise DamagedSnapshotError(
+            folder, MANIFEST_FILE, f'"{FILES_KEY}": {type(exc).__name__}: {exc}', "is not readable"
+        ) from exc
+    for name, (recorded_size, _sha) in expected.items():
+        try:
+            size = (folder / name).stat().st_size
+        except FileNotFoundError:
+            raise DamagedSnapshotError(folder, name, "the file is missing", "is missing") from None
+        except OSError as exc:
+            raise DamagedSnapshotError(folder, name, str(exc), "cannot be read") from exc
+        if size != recorded_size:
+            raise DamagedSnapshotError(
+                folder,
+                name,
+                f"it has {size} bytes, the manifest recorded {recorded_size} (it changed after the build)",
+                "does not match what was recorded when it was built",
+            )
+    for name, (_size, recorded_sha) in expected.items():
+        try:
+            actual = file_sha256(folder / name)
+        except OSError as exc:
+            raise DamagedSnapshotError(folder, name, str(exc), "cannot be read") from exc
+        if actual != recorded_sha:
+            raise DamagedSnapshotError(
+                folder,
+                name,
+                f"its sha256 is {actual[:12]}, the manifest recorded {recorded_sha[:12]} (it changed "
+                "after the build)",
+                "does not match what was recorded when it was built",
+            )
+    return True
+
+
 def _read_manifest(folder: Path) -> dict:
     """The manifest of `folder`; raises SnapshotError naming the folder if it is missing or invalid."""
     file = folder / MANIFEST_FILE
@@ -135,15 +259,20 @@ def _read_manifest(folder: Path) -> dict:
         manifest = json.loads(file.read_text(encoding="utf-8"))
     except FileNotFoundError:
         problem = "does not exist" if not folder.exists() else f"has no {MANIFEST_FILE}"
-        raise SnapshotError(f"snapshot folder {folder} {problem}; {ROLLBACK_HINT} or {BUILD_HINT}") from None
+        raise SnapshotError(
+            f"snapshot folder {folder} {problem}; {ROLLBACK_HINT} or {BUILD_HINT}",
+            f"snapshot {folder.name} {problem}; {PUBLIC_FIX}",
+        ) from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise SnapshotError(
-            f"cannot read {file}: {exc}; the snapshot folder {folder} is broken, {ROLLBACK_HINT} or {BUILD_HINT}"
+            f"cannot read {file}: {exc}; the snapshot folder {folder} is broken, {ROLLBACK_HINT} or {BUILD_HINT}",
+            f"snapshot {folder.name} is damaged: {MANIFEST_FILE} is not readable; {PUBLIC_FIX}",
         ) from exc
     if not isinstance(manifest, dict):
         raise SnapshotError(
             f"{file} holds a JSON {type(manifest).__name__}, not an object; the snapshot folder "
-            f"{folder} is broken, {ROLLBACK_HINT} or {BUILD_HINT}"
+            f"{folder} is broken, {ROLLBACK_HINT} or {BUILD_HINT}",
+            f"snapshot {folder.name} is damaged: {MANIFEST_FILE} is not readable; {PUBLIC_FIX}",
         )
     return manifest
 
@@ -186,11 +315,12 @@ class Snapshots:
         """Yield a fresh temporary folder inside snapshots/ for the caller to write files into.
 
         On normal exit: write manifest.json (the given dict, as it is at exit, so keys added inside
-        the block count, plus "version" and "created_at" in UTC ISO-8601), fsync every file and the
+        the block count, plus "version", "created_at" in UTC ISO-8601 and "files", the size and
+        sha256 of every file written), fsync every file and the
         folder, rename the folder to the next version name (max existing number + 1, zero-padded to
         6), fsync snapshots/, then switch CURRENT atomically (write CURRENT.tmp, fsync, os.replace,
         fsync the directory), then prune old complete snapshots beyond `keep` (oldest first, never
-        the current one). On exception: delete the temp folder, leave CURRENT untouched, re-raise.
+        the current one nor the newest good one before it). On exception: delete the temp folder, leave CURRENT untouched, re-raise.
         The caller reads the new version from `self.current()` after.
         """
         self._check_manifest(manifest)
@@ -268,9 +398,10 @@ class Snapshots:
         # The caller's files (possibly large) are synced before taking the lock, so other builds
         # wait only for the manifest, which needs the version number the lock hands out.
         _fsync_tree(tmp)
+        files = _file_records(tmp)  # read back after the sync: what the disk holds is what is hashed
         with self._locked():
             version = version_name(self._next_number())
-            full = {**manifest, "version": version, "created_at": _utc_now()}
+            full = {**manifest, "version": version, "created_at": _utc_now(), FILES_KEY: files}
             text = json.dumps(full, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
             _write_durably(tmp / MANIFEST_FILE, text.encode("utf-8"))
             _fsync_path(tmp)
@@ -301,9 +432,14 @@ class Snapshots:
         _fsync_path(self._root)
 
     def _prune(self, current: str) -> list[Path]:
-        """Remove complete snapshots beyond `keep`, oldest first, never `current`. Call with the lock."""
+        """Remove complete snapshots beyond `keep`, oldest first, never `current` nor the newest
+        good snapshot before it: the one a rollback, or a server finding `current` damaged, turns
+        to; damaged ones newer than it must not push it out. Call with the lock."""
         snapshots = self.list()
         doomed = [s for s in snapshots[: max(0, len(snapshots) - self._keep)] if s.version != current]
+        if doomed:  # only then are older snapshots hashed: pruning nothing costs nothing
+            spared = self.newest_good(before=current)
+            doomed = [s for s in doomed if spared is None or s.version != spared.version]
         removed = []
         for snapshot in doomed:
             # Renamed first, in one step: a half-deleted folder then looks like a leftover temp
@@ -334,12 +470,16 @@ class Snapshots:
         except FileNotFoundError:
             return None
         except (OSError, UnicodeDecodeError) as exc:
-            raise SnapshotError(f"cannot read {file}: {exc}; {ROLLBACK_HINT} or {BUILD_HINT}") from exc
+            raise SnapshotError(
+                f"cannot read {file}: {exc}; {ROLLBACK_HINT} or {BUILD_HINT}",
+                f"the {CURRENT_FILE} file of the index snapshots is not readable; {PUBLIC_FIX}",
+            ) from exc
         name = text.strip()
         if version_number(name) is None:
             raise SnapshotError(
                 f"{file} holds {name[:40]!r}, not a snapshot name like 'v000001'; {ROLLBACK_HINT} "
-                f"or {BUILD_HINT}"
+                f"or {BUILD_HINT}",
+                f"the {CURRENT_FILE} file of the index snapshots does not name a snapshot; {PUBLIC_FIX}",
             )
         return name
 
@@ -388,6 +528,42 @@ class Snapshots:
             raise SnapshotError(f"there is no snapshot {version!r} in {self._root}; {self._existing()}")
         folder = self._root / version
         return SnapshotInfo(version, folder, _read_manifest(folder), version == self._current_or_none())
+
+    def check(self, info: SnapshotInfo) -> bool:
+        """Check the files of `info` against its manifest (`check_files`): raises
+        DamagedSnapshotError naming the file; False if it records no hashes (an older snapshot)."""
+        return check_files(info.path, info.manifest)
+
+    def verify(self) -> builtins.list[Verdict]:
+        """Check every version-named folder, oldest first, broken manifests included."""
+        current = self._current_or_none()
+        names = [e.name for e in self._scan() if version_number(e.name) is not None and e.is_dir()]
+        verdicts = []
+        for name in sorted(names, key=lambda n: version_number(n) or 0):
+            try:
+                hashed = self.check(self.info(name))
+            except DamagedSnapshotError as exc:
+                verdicts.append(Verdict(name, name == current, f"{exc.file}: {exc.detail}"))
+            except SnapshotError as exc:  # no manifest, or one that is not JSON
+                verdicts.append(Verdict(name, name == current, f"{MANIFEST_FILE}: {exc}"))
+            else:
+                verdicts.append(Verdict(name, name == current, None, hashed))
+        return verdicts
+
+    def newest_good(self, before: str | None = None) -> SnapshotInfo | None:
+        """The newest complete snapshot whose files match its manifest (older ones, without hashes,
+        count as good), older than `before` if given; None if there is none."""
+        limit = version_number(before) if before is not None else None
+        for info in reversed(self.list()):
+            if limit is not None and (version_number(info.version) or 0) >= limit:
+                continue
+            try:
+                self.check(info)
+            except SnapshotError as exc:
+                logger.warning("snapshot %s is not good: %s", info.version, exc)
+                continue
+            return info
+        return None
 
     def _existing(self) -> str:
         versions = [s.version for s in self.list()]

@@ -18,13 +18,20 @@ async def healthz() -> Health:
 
 
 @router.get(
-    "/readyz", response_model=Readiness, responses={503: ERROR_RESPONSES[503]}, summary="Ready to search"
+    "/readyz",
+    response_model=Readiness,
+    response_model_exclude_none=True,  # `problem` only when there is one
+    responses={503: ERROR_RESPONSES[503]},
+    summary="Ready to search",
 )
 async def readyz(state: State) -> Readiness:
-    if not state.warm or state.searcher is None:
+    searcher = state.searcher
+    if not state.warm or searcher is None:
         raise ApiError(503, "not_ready", state.not_ready_reason or "the model is still warming up")
-    index = state.searcher.index
-    return Readiness(status="ready", index_version=index.version, entries=index.count)
+    index = searcher.index
+    return Readiness(
+        status="ready", index_version=index.version, entries=index.count, problem=state.snapshot_problem
+    )
 
 
 @router.get("/metrics", response_class=Response, summary="Prometheus metrics")

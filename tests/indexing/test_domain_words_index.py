@@ -4,6 +4,7 @@ and later writes, checked against the configured files, and read back from the s
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 
 import pytest
@@ -151,6 +152,23 @@ def test_the_snapshot_is_analysed_with_its_own_copies(tmp_path, tiny_encoder):
 def test_a_tampered_copy_is_a_damaged_snapshot(data_dir, tiny_encoder, files):
     copy = Snapshots(data_dir).current_info().path / "synonyms.txt"
     copy.write_text("휴대폰, 핸드폰\n", encoding="utf-8")
+    with pytest.raises(DamagedSnapshotError) as caught:
+        Searcher.open(data_dir, tiny_encoder, words=DomainWords.read(*files))
+    message = str(caught.value)
+    assert (
+        f"damaged: synonyms.txt: it has {len('휴대폰, 핸드폰'.encode()) + 1} bytes, the manifest recorded "
+        f"{len(SYNONYMS.encode())}" in message
+    )
+    assert "faqsearch index build" in message
+
+
+def test_a_tampered_copy_of_an_older_snapshot_is_found_by_its_own_sha256(data_dir, tiny_encoder, files):
+    """A snapshot without file hashes (built before they were recorded) still checks its copies."""
+    folder = Snapshots(data_dir).current_info().path
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    del manifest["files"]
+    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    (folder / "synonyms.txt").write_text("휴대폰, 핸드폰\n", encoding="utf-8")
     with pytest.raises(DamagedSnapshotError) as caught:
         Searcher.open(data_dir, tiny_encoder, words=DomainWords.read(*files))
     message = str(caught.value)

@@ -66,6 +66,10 @@ def test_a_snapshot_of_the_old_term_format_is_refused_with_the_fix(tmp_path, dat
     params["format_version"] = 1  # as every snapshot written before the function-word weight
     del params["function_weight"]
     params_file.write_text(json.dumps(params), encoding="utf-8")
+    manifest_file = params_file.with_name("manifest.json")  # and, as they all did, no file hashes
+    manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
+    del manifest["files"]
+    manifest_file.write_text(json.dumps(manifest), encoding="utf-8")
     with pytest.raises(IndexMismatchError) as info:
         Searcher.open(copy, tiny_encoder)
     message = str(info.value)

@@ -15,7 +15,7 @@ from indexing.build import build_snapshot
 from indexing.faq_import import read_faq_file
 from indexing.loaded_index import DamagedSnapshotError, IndexMismatchError
 from indexing.searcher import NoIndexError, Searcher, reciprocal_rank_fusion
-from indexing.snapshots import Snapshots
+from indexing.snapshots import FILES_KEY, Snapshots
 from indexing.store import FaqEntry, FaqStore
 
 SAMPLE = Path(__file__).resolve().parents[2] / "testsets/sample_faq/faqs.csv"
@@ -204,12 +204,18 @@ DAMAGES = {
 }
 
 
+@pytest.mark.parametrize("hashed", [True, False], ids=["hashed", "older snapshot without hashes"])
 @pytest.mark.parametrize("damage", DAMAGES)
-def test_a_damaged_snapshot_names_the_file_and_the_fix(tmp_path, data_dir, real_encoder, damage):
+def test_a_damaged_snapshot_names_the_file_and_the_fix(tmp_path, data_dir, real_encoder, damage, hashed):
     copy = tmp_path / "copy"
     shutil.copytree(data_dir, copy)
     blamed, damage_file = DAMAGES[damage]
-    damage_file(Snapshots(copy).current_info().path / "labels.json")
+    folder = Snapshots(copy).current_info().path
+    if not hashed:  # what faqsearch wrote before it recorded hashes: the files are parsed unchecked
+        _edit_json(folder / "manifest.json", lambda m: m.pop(FILES_KEY))
+    elif blamed == "lexical.*":  # the hashes name the file before any parsing is tried
+        blamed = "lexical.npz"
+    damage_file(folder / "labels.json")
     with pytest.raises(DamagedSnapshotError) as info:
         Searcher.open(copy, real_encoder)
     message = str(info.value)
