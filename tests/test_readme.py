@@ -26,8 +26,8 @@ def test_ci_runs_the_readme_test_command():
 def test_the_quick_start_serves_the_bundled_sample():
     quick_start = README.split("## Quick start", 1)[1].split("```bash", 1)[1].split("```", 1)[0]
     serve_line = next(line for line in quick_start.splitlines() if "faqsearch serve" in line)
-    assert "index build --faqs testsets/sample_faq/faqs.csv" in serve_line
-    assert (ROOT / "testsets/sample_faq/faqs.csv").is_file()
+    assert "index build --faqs testsets/cs_faq/faqs.csv" in serve_line
+    assert (ROOT / "testsets/cs_faq/faqs.csv").is_file()
 
 
 def _shown(default) -> str:

@@ -1349,7 +1349,9 @@ own); `cs_faq` is MIT, written by the project. Each folder carries its licence f
 - **sts**: `pairs.jsonl` (`{{"a", "b", "score"}}`, score a float from the source).
 - every set: `meta.json` (`name`, `kind`, `counts`, `licence`, `source` with commit and sha256,
   `construction`), `README.md` (origin, licence, construction, counts), licence file.
-- `sample_faq` (kind `faq`): `faqs.csv` and `faqs.jsonl` with `id, question, answer, category`.
+- `sample_faq` (kind `faq`): `faqs.csv` and `faqs.jsonl` with `id, question, answer, category`: the
+  collection the service tests index. The quick start serves `cs_faq/faqs.csv` (hand-written, with
+  alternates), written from `cs_faq/corpus.jsonl` by `testsets/cs_faq_check.py --write-faqs`.
 
 All files are UTF-8; JSON lines are written with `ensure_ascii=False`, one object per line, sorted by id
 (STS pairs in source order). Text is NFC with surrounding whitespace stripped, otherwise verbatim.

@@ -24,6 +24,8 @@ A morpheme is its surface form plus its tag class, so 하/VV never matches the s
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import json
 import sys
 import unicodedata
@@ -125,6 +127,9 @@ def check(folder: Path, list_queries: bool = False) -> tuple[dict, list[str]]:
             text = path.read_text(encoding="utf-8")
             if unicodedata.normalize("NFC", text) != text:
                 problems.append(f"{path.name}: not NFC")
+    faqs = folder / "faqs.csv"
+    if not faqs.is_file() or faqs.read_text(encoding="utf-8") != faqs_csv(corpus):
+        problems.append("faqs.csv differs from corpus.jsonl: rewrite it with --write-faqs")
     for e in corpus:
         if not 100 <= len(e["answer"]) <= 400:
             problems.append(f"{e['id']}: answer has {len(e['answer'])} characters (100-400)")
@@ -190,11 +195,28 @@ def check(folder: Path, list_queries: bool = False) -> tuple[dict, list[str]]:
     return report, problems
 
 
+def faqs_csv(corpus: list[dict]) -> str:
+    """The entries as a FAQ file for `faqsearch index build --faqs` (the quick start's sample):
+    id, question, answer, alternates (one per line of the cell, as a spreadsheet user types them),
+    category."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["id", "question", "answer", "alternates", "category"])
+    for e in corpus:
+        writer.writerow([e["id"], e["text"], e["answer"], "\n".join(e.get("alternates", [])), e["category"]])
+    return out.getvalue()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--set", type=Path, default=SCRIPT_DIR / "cs_faq", help="the set folder")
     parser.add_argument("--list", action="store_true", help="also list each query's shared words")
+    parser.add_argument(
+        "--write-faqs", action="store_true", help="(re)write faqs.csv, the FAQ file made from corpus.jsonl"
+    )
     args = parser.parse_args(argv)
+    if args.write_faqs:
+        (args.set / "faqs.csv").write_text(faqs_csv(read_jsonl(args.set / "corpus.jsonl")), encoding="utf-8")
     report, problems = check(args.set, args.list)
     print(json.dumps(report, ensure_ascii=False, indent=2))
     return 1 if problems else 0
