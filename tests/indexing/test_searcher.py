@@ -46,16 +46,21 @@ def searcher(data_dir, real_encoder):
     return Searcher.open(data_dir, real_encoder)
 
 
-def brute_force(real_encoder, entries, query, pooling="mean"):
+def brute_force(real_encoder, entries, queries, pooling="mean"):
+    """Per query: every entry by its cosine, best first (entries encoded once for all queries)."""
     vectors = real_encoder.encode([e.question for e in entries], pooling).vectors
-    scores = vectors @ real_encoder.encode([query], pooling).vectors[0]
-    order = np.argsort(-scores, kind="stable")
-    return [(entries[i].id, float(scores[i])) for i in order]
+    expected = []
+    for query in queries:
+        scores = vectors @ real_encoder.encode([query], pooling).vectors[0]
+        order = np.argsort(-scores, kind="stable")
+        expected.append([(entries[i].id, float(scores[i])) for i in order])
+    return expected
 
 
 def test_dense_hits_equal_brute_force_cosine(searcher, real_encoder, entries):
-    for query, hits in zip(QUERIES, searcher.search(QUERIES, top_k=10, mode="dense"), strict=True):
-        expected = brute_force(real_encoder, entries, query)[:10]
+    found = searcher.search(QUERIES, top_k=10, mode="dense")
+    for hits, ranked in zip(found, brute_force(real_encoder, entries, QUERIES), strict=True):
+        expected = ranked[:10]
         assert [h.id for h in hits] == [i for i, _ in expected]
         assert np.abs(np.array([h.score for h in hits]) - [s for _, s in expected]).max() <= 1e-5
 
