@@ -81,3 +81,19 @@ def sample_index(tmp_path_factory, real_encoder) -> Path:
         import_faqs(store, REPO_ROOT / "testsets/sample_faq/faqs.csv")
     build_default_snapshot(data_dir, real_encoder)
     return data_dir
+
+
+@pytest.fixture(scope="session")
+def tiny_sample_index(tmp_path_factory, tiny_encoder) -> Path:
+    """`sample_index` built with the tiny random model: for servers whose tests are about HTTP
+    plumbing, not about what the real model ranks first."""
+    from default_index import build_default_snapshot
+
+    from indexing.faq_import import import_faqs
+    from indexing.store import FaqStore
+
+    data_dir = tmp_path_factory.mktemp("tiny-sample-index")
+    with FaqStore.open(data_dir) as store:
+        import_faqs(store, REPO_ROOT / "testsets/sample_faq/faqs.csv")
+    build_default_snapshot(data_dir, tiny_encoder)
+    return data_dir

@@ -34,7 +34,9 @@ def test_a_bad_dictionary_line_is_a_one_line_error_at_startup(tmp_path, model_pa
     assert not (tmp_path / "snapshots").exists()
 
 
-def test_index_build_copies_the_files_and_search_refuses_edited_ones(tmp_path, model_path):
+def test_index_build_copies_the_files_and_search_refuses_edited_ones(tmp_path, tiny_model_dir):
+    # Files and refusals, and a BM25 search: the processes load the tiny random model.
+    model_path = tiny_model_dir
     faqs = tmp_path / "faqs.csv"
     with faqs.open("w", encoding="utf-8", newline="") as f:
         writer = csv.writer(f)

@@ -1,4 +1,5 @@
-"""`faqsearch embed` as a user runs it: a real process, the real model, JSON lines out."""
+"""`faqsearch embed` as a user runs it: a real process, JSON lines out. The process loads the tiny
+random model (FAQSEARCH_MODEL): what it prints must be that encoder's vectors, whatever they mean."""
 
 import json
 import os
@@ -33,28 +34,28 @@ def records(stdout):
 SENTENCES = ["신용 대출을 신청하고 싶어요", "비밀번호를 잊어버렸어요"]
 
 
-def test_embed_arguments_print_the_encoder_vectors(model_path, real_encoder):
-    result = run_cli(["embed", "--pooling", "mean", *SENTENCES], model_path)
+def test_embed_arguments_print_the_encoder_vectors(tiny_model_dir, tiny_encoder):
+    result = run_cli(["embed", "--pooling", "mean", *SENTENCES], tiny_model_dir)
     assert result.returncode == 0, result.stderr
     out = records(result.stdout)
     assert [r["text"] for r in out] == SENTENCES
     assert [r["truncated"] for r in out] == [False, False]
-    expected = real_encoder.encode(SENTENCES, "mean").vectors
+    expected = tiny_encoder.encode(SENTENCES, "mean").vectors
     assert np.abs(np.array([r["vector"] for r in out]) - expected).max() <= 1e-5
 
 
-def test_embed_reads_stdin_and_bm25_uses_the_corpus_file(model_path, real_encoder, tmp_path):
+def test_embed_reads_stdin_and_bm25_uses_the_corpus_file(tiny_model_dir, tiny_encoder, tmp_path):
     corpus = ["대출 신청은 어떻게 하나요?", "비밀번호 변경 방법", "카드 분실 신고", "적금 이자 지급일"]
     (tmp_path / "corpus.txt").write_text("\n".join(corpus) + "\n", encoding="utf-8")
     result = run_cli(
         ["embed", "--pooling", "bm25", "--corpus", str(tmp_path / "corpus.txt")],
-        model_path,
+        tiny_model_dir,
         stdin="\n".join(SENTENCES) + "\n\n",
     )
     assert result.returncode == 0, result.stderr
     weight = Settings.model_construct().function_word_weight  # the default, as the CLI runs
     bm25 = Bm25Stats.fit(terms([normalize_text(line) for line in corpus]), function_weight=weight)
-    expected = real_encoder.encode(SENTENCES, "bm25", bm25=bm25).vectors
+    expected = tiny_encoder.encode(SENTENCES, "bm25", bm25=bm25).vectors
     assert np.abs(np.array([r["vector"] for r in records(result.stdout)]) - expected).max() <= 1e-5
 
 
@@ -70,8 +71,8 @@ def test_embed_reads_stdin_and_bm25_uses_the_corpus_file(model_path, real_encode
         ),
     ],
 )
-def test_bad_input_is_one_error_line_and_exit_2(model_path, args, message):
-    result = run_cli(args, model_path)
+def test_bad_input_is_one_error_line_and_exit_2(tiny_model_dir, args, message):
+    result = run_cli(args, tiny_model_dir)
     assert result.returncode == 2
     assert result.stdout == ""
     assert message in result.stderr

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -12,6 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from faqsearch.settings import Settings
+from indexing.build import rows_of
+from indexing.faq_import import read_faq_file
 from indexing.searcher import Searcher
 from indexing.snapshots import Snapshots
 
@@ -104,12 +108,16 @@ def read_stderr(process, chunks):
         chunks.append(chunk)
 
 
-def test_killed_build_leaves_the_served_snapshot_and_a_rerun_succeeds(tmp_path, small_faq, model_path):
+def test_killed_build_leaves_the_served_snapshot_and_a_rerun_succeeds(
+    tmp_path, small_faq, tiny_model_dir, tiny_encoder
+):
+    """Atomicity, not meaning: the tiny random model (FAQSEARCH_MODEL) builds both snapshots."""
     data_dir = tmp_path / "data"
-    first = run_cli(["index", "build", "--faqs", str(small_faq), "--out", str(data_dir)], model_path)
+    first = run_cli(["index", "build", "--faqs", str(small_faq), "--out", str(data_dir)], tiny_model_dir)
     assert first.returncode == 0, first.stderr
-    # A second, bigger build (1,500 paraKQC questions, 3 progress steps) is killed halfway through encoding.
-    queries = (SAMPLE.parents[1] / "parakqc/queries.jsonl").read_text(encoding="utf-8").splitlines()[:1500]
+    # A second, bigger build (3,000 paraKQC questions, 6 progress steps after the first: seconds of
+    # encoding even for the tiny model) is killed once its first step is done, halfway through encoding.
+    queries = (SAMPLE.parents[1] / "parakqc/queries.jsonl").read_text(encoding="utf-8").splitlines()[:3000]
     big = tmp_path / "big.jsonl"
     rows = [{"id": f"pq-{i}", "question": json.loads(line)["text"]} for i, line in enumerate(queries)]
     big.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
@@ -125,53 +133,59 @@ def test_killed_build_leaves_the_served_snapshot_and_a_rerun_succeeds(tmp_path, 
         str(data_dir),
     ]
     process = subprocess.Popen(
-        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=cli_env(model_path)
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=cli_env(tiny_model_dir)
     )
     chunks: list[bytes] = []
     reader = threading.Thread(target=read_stderr, args=(process, chunks), daemon=True)
     reader.start()
     deadline = time.monotonic() + 300
-    # 1,580 texts: 1,540 questions and the 40 small-FAQ answers (answers are indexed by default)
-    while b"512/1580" not in b"".join(chunks) and time.monotonic() < deadline and process.poll() is None:
+    # 3,040 questions and the small FAQ's answers (indexed by default), cut at the tiny model's
+    # 64-token limit: the texts the build encodes, 512 of them done
+    entries = read_faq_file(small_faq) + read_faq_file(big)
+    texts = sum(len(r) for r in rows_of(entries, Settings.model_construct().row_policy(), tiny_encoder))
+    first_step = re.compile(rb"512/(\d+)")
+    while not first_step.search(b"".join(chunks)) and time.monotonic() < deadline and process.poll() is None:
         time.sleep(0.05)
     assert process.poll() is None, b"".join(chunks).decode(errors="replace")
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
     assert process.returncode == -signal.SIGKILL
+    assert int(first_step.search(b"".join(chunks)).group(1)) == texts >= 3040 + 40
 
     snapshots = Snapshots(data_dir)
     assert snapshots.current() == "v000001", (first.stderr, b"".join(chunks).decode(errors="replace"))
     assert [info.version for info in snapshots.list()] == ["v000001"]
     assert snapshots.current_info().manifest["count"] == 40
 
-    rerun = run_cli(["index", "build", "--out", str(data_dir)], model_path)
+    rerun = run_cli(["index", "build", "--out", str(data_dir)], tiny_model_dir)
     assert rerun.returncode == 0, rerun.stderr
     assert snapshots.current() == "v000002"
-    assert snapshots.current_info().manifest["count"] == 1540
+    assert snapshots.current_info().manifest["count"] == 3040
 
 
-def test_list_info_and_rollback(tmp_path, small_faq, model_path, real_encoder):
+def test_list_info_and_rollback(tmp_path, small_faq, tiny_model_dir, tiny_encoder):
+    """CLI plumbing: the tiny random model (FAQSEARCH_MODEL) builds the two snapshots."""
     data_dir = tmp_path / "data"
     for pooling in ("mean", "cls"):
         result = run_cli(
             ["index", "build", "--faqs", str(small_faq), "--out", str(data_dir), "--pooling", pooling],
-            model_path,
+            tiny_model_dir,
         )
         assert result.returncode == 0, result.stderr
     listed = [
         json.loads(line)
-        for line in run_cli(["index", "list", "--index", str(data_dir)], model_path).stdout.splitlines()
+        for line in run_cli(["index", "list", "--index", str(data_dir)], tiny_model_dir).stdout.splitlines()
     ]
     assert [(x["version"], x["current"], x["pooling"]) for x in listed] == [
         ("v000001", False, "mean"),
         ("v000002", True, "cls"),
     ]
-    info = json.loads(run_cli(["index", "info", "--index", str(data_dir)], model_path).stdout)
+    info = json.loads(run_cli(["index", "info", "--index", str(data_dir)], tiny_model_dir).stdout)
     assert (info["version"], info["manifest"]["pooling"], info["manifest"]["count"]) == ("v000002", "cls", 40)
-    rollback = run_cli(["index", "rollback", "--index", str(data_dir)], model_path)
+    rollback = run_cli(["index", "rollback", "--index", str(data_dir)], tiny_model_dir)
     assert rollback.returncode == 0 and "current snapshot is now v000001" in rollback.stderr
-    assert Searcher.open(data_dir, real_encoder).index.pooling == "mean"
-    unknown = run_cli(["index", "info", "v000009", "--index", str(data_dir)], model_path)
+    assert Searcher.open(data_dir, tiny_encoder).index.pooling == "mean"
+    unknown = run_cli(["index", "info", "v000009", "--index", str(data_dir)], tiny_model_dir)
     assert unknown.returncode == 2 and "v000001" in unknown.stderr and "v000002" in unknown.stderr
 
 

@@ -46,16 +46,21 @@ def searcher(data_dir, real_encoder):
     return Searcher.open(data_dir, real_encoder)
 
 
-def brute_force(real_encoder, entries, query, pooling="mean"):
+def brute_force(real_encoder, entries, queries, pooling="mean"):
+    """Per query: every entry by its cosine, best first (entries encoded once for all queries)."""
     vectors = real_encoder.encode([e.question for e in entries], pooling).vectors
-    scores = vectors @ real_encoder.encode([query], pooling).vectors[0]
-    order = np.argsort(-scores, kind="stable")
-    return [(entries[i].id, float(scores[i])) for i in order]
+    expected = []
+    for query in queries:
+        scores = vectors @ real_encoder.encode([query], pooling).vectors[0]
+        order = np.argsort(-scores, kind="stable")
+        expected.append([(entries[i].id, float(scores[i])) for i in order])
+    return expected
 
 
 def test_dense_hits_equal_brute_force_cosine(searcher, real_encoder, entries):
-    for query, hits in zip(QUERIES, searcher.search(QUERIES, top_k=10, mode="dense"), strict=True):
-        expected = brute_force(real_encoder, entries, query)[:10]
+    found = searcher.search(QUERIES, top_k=10, mode="dense")
+    for hits, ranked in zip(found, brute_force(real_encoder, entries, QUERIES), strict=True):
+        expected = ranked[:10]
         assert [h.id for h in hits] == [i for i, _ in expected]
         assert np.abs(np.array([h.score for h in hits]) - [s for _, s in expected]).max() <= 1e-5
 
@@ -105,11 +110,13 @@ def test_bad_arguments_are_value_errors(searcher):
             searcher.search([" \t"], mode=mode)
 
 
-def test_writes_show_in_the_next_search_and_survive_a_restart(tmp_path, entries, real_encoder):
+def test_writes_show_in_the_next_search_and_survive_a_restart(tmp_path, entries, tiny_encoder):
+    # The tiny random model: every query here is an entry's own question (cosine 1, its exact match)
+    # or one deleted entry's, so what is found follows from the writes, not from meaning.
     with FaqStore.open(tmp_path) as store:
         store.upsert_many(entries[:20])
-    build_snapshot(tmp_path, real_encoder, "mean")
-    searcher = Searcher.open(tmp_path, real_encoder)
+    build_snapshot(tmp_path, tiny_encoder, "mean")
+    searcher = Searcher.open(tmp_path, tiny_encoder)
     new = FaqEntry(
         "new-1", "해외에서 카드를 잃어버렸을 때 분실 신고는 어떻게 하나요?", "고객센터로 전화하세요."
     )
@@ -123,17 +130,18 @@ def test_writes_show_in_the_next_search_and_survive_a_restart(tmp_path, entries,
     assert entries[1].id not in after
     assert len(after) == 20  # 20 - 1 deleted + 1 new
 
-    restarted = Searcher.open(tmp_path, real_encoder)
+    restarted = Searcher.open(tmp_path, tiny_encoder)
     assert restarted.index.version == "v000001"  # no rebuild happened: the store was replayed
     for query in (new.question, changed.question, entries[1].question):
         assert_same_hits(restarted.search([query], top_k=25), searcher.search([query], top_k=25))
 
 
-def test_korean_ids_in_nfd_and_nfc_name_the_same_entry(tmp_path, entries, real_encoder):
+def test_korean_ids_in_nfd_and_nfc_name_the_same_entry(tmp_path, entries, tiny_encoder):
+    # The tiny random model: the query is the new entry's own question (cosine 1).
     with FaqStore.open(tmp_path) as store:
         store.upsert_many(entries[:5])
-    build_snapshot(tmp_path, real_encoder, "mean")
-    searcher = Searcher.open(tmp_path, real_encoder)
+    build_snapshot(tmp_path, tiny_encoder, "mean")
+    searcher = Searcher.open(tmp_path, tiny_encoder)
     question = "해외에서 카드를 잃어버렸을 때 분실 신고는 어떻게 하나요?"
     searcher.upsert([FaqEntry(unicodedata.normalize("NFD", "카드-분실"), question)])
     assert searcher.search([question], top_k=1)[0][0].id == "카드-분실"

@@ -85,14 +85,21 @@ def reduced_encoder(request, model_path):
     return Encoder.load(str(model_path), device="cpu", precision=request.param, batch_size=16)
 
 
-def test_reduced_precision_vectors_are_close_to_fp32(real_encoder, reduced_encoder, forty_sentences) -> None:
+@pytest.fixture(scope="module")
+def fp32_variants(real_encoder, forty_sentences):
+    """(sentences, BM25 statistics, fp32 vectors of every variant): the same for each reduced
+    precision, so encoded once."""
     assert real_encoder.precision == "fp32"
+    sentences = KOREAN + forty_sentences
+    bm25 = Bm25Stats.fit(terms(sentences))
+    return sentences, bm25, real_encoder.encode_variants(sentences, NAMED_VARIANTS, bm25=bm25)
+
+
+def test_reduced_precision_vectors_are_close_to_fp32(fp32_variants, reduced_encoder) -> None:
     if reduced_encoder.precision == "int8":  # 8-bit activations only where VNNI/AMX add in int32
         kinds = {type(m).__name__ for m in reduced_encoder.model.modules()}
         assert ("FullRangeInt8Linear" in kinds) == INT8_FULL_RANGE, kinds
-    sentences = KOREAN + forty_sentences
-    bm25 = Bm25Stats.fit(terms(sentences))
-    exact = real_encoder.encode_variants(sentences, NAMED_VARIANTS, bm25=bm25)
+    sentences, bm25, exact = fp32_variants
     reduced = reduced_encoder.encode_variants(sentences, NAMED_VARIANTS, bm25=bm25)
     for name in NAMED_VARIANTS:
         cosines = (exact[name].vectors * reduced[name].vectors).sum(axis=1)

@@ -1,5 +1,6 @@
 """A real HTTP server for end-to-end tests: uvicorn on 127.0.0.1 (a free port) in a thread, over a
-copy of an index built once per session from the bundled sample FAQ set with the real model."""
+copy of an index built once per session from the bundled sample FAQ set with the real model (or,
+where a test is about plumbing, with the tiny random model: `serve_tiny`)."""
 
 from __future__ import annotations
 
@@ -26,10 +27,9 @@ class Served:
         return self.app.state.service  # type: ignore[attr-defined]
 
 
-@pytest.fixture
-def serve(tmp_path, real_encoder, sample_index) -> Iterator[Callable[..., Served]]:
-    """serve(**settings) -> a running server over a fresh copy of the sample index (or over
-    `data_dir=...` when given). Servers stop when the test ends."""
+def _servers(folder: Path, encoder, index: Path) -> Iterator[Callable[..., Served]]:
+    """serve(**settings) -> a running server with `encoder` over a fresh copy of `index` (or over
+    `data_dir=...` when given), data under `folder`. Servers stop when the generator is closed."""
     from app.main import create_app
     from faqsearch.settings import Settings
 
@@ -37,25 +37,49 @@ def serve(tmp_path, real_encoder, sample_index) -> Iterator[Callable[..., Served
 
     def _serve(*, copy_index: bool = True, **overrides) -> Served:
         if "data_dir" not in overrides:
-            data_dir = tmp_path / f"data{len(running)}"
+            data_dir = folder / f"data{len(running)}"
             if copy_index:
-                shutil.copytree(sample_index, data_dir)
+                shutil.copytree(index, data_dir)
             overrides["data_dir"] = data_dir
-        options = {"model": str(real_encoder.name), "api_key": API_KEY, **overrides}
+        options = {"model": str(encoder.name), "api_key": API_KEY, **overrides}
         settings = Settings(**options)
-        app = create_app(settings, encoder=real_encoder)
+        app = create_app(settings, encoder=encoder)
         server, thread, url = start_server(app)
         client = httpx.Client(base_url=url, timeout=120)
         running.append((server, thread, client))
         return Served(url, Path(settings.data_dir), client, app)
 
-    yield _serve
-    for server, thread, client in running:
-        client.close()
-        server.should_exit = True  # type: ignore[attr-defined]
-        thread.join(timeout=30)
+    try:
+        yield _serve
+    finally:
+        for server, thread, client in running:
+            client.close()
+            server.should_exit = True  # type: ignore[attr-defined]
+            thread.join(timeout=30)
+
+
+@pytest.fixture
+def serve(tmp_path, real_encoder, sample_index) -> Iterator[Callable[..., Served]]:
+    """serve(**settings) -> a running server (the real model) over a fresh copy of the sample index
+    (or over `data_dir=...` when given). Servers stop when the test ends."""
+    yield from _servers(tmp_path, real_encoder, sample_index)
+
+
+@pytest.fixture
+def serve_tiny(tmp_path, tiny_encoder, tiny_sample_index) -> Iterator[Callable[..., Served]]:
+    """`serve` with the tiny random model over the sample FAQs indexed with it."""
+    yield from _servers(tmp_path, tiny_encoder, tiny_sample_index)
 
 
 @pytest.fixture
 def served(serve) -> Served:
     return serve()
+
+
+@pytest.fixture(scope="module")
+def shared_served(tmp_path_factory, real_encoder, sample_index) -> Iterator[Served]:
+    """One server (the real model, the sample index) for a module's tests that change nothing in
+    it: bad requests, reads."""
+    servers = _servers(tmp_path_factory.mktemp("shared-served"), real_encoder, sample_index)
+    yield next(servers)()
+    servers.close()

@@ -22,14 +22,15 @@ QUESTIONS = [
 ]
 
 
-def test_every_forward_pass_runs_in_the_encoder_thread(serve, real_encoder) -> None:
+def test_every_forward_pass_runs_in_the_encoder_thread(serve_tiny, tiny_encoder) -> None:
+    """Thread placement, not meaning: the tiny random model, so the rebuild takes no time."""
     threads: list[str] = []
     # Every forward pass, packed or not, starts with the word embeddings.
-    hook = real_encoder.model.embeddings.word_embeddings.register_forward_pre_hook(
+    hook = tiny_encoder.model.embeddings.word_embeddings.register_forward_pre_hook(
         lambda module, args: threads.append(threading.current_thread().name)
     )
     try:
-        served = serve()
+        served = serve_tiny()
         client = served.client
         assert client.post("/v1/search", json={"query": "비밀번호 찾기"}).status_code == 200
         assert client.post("/v1/search/batch", json={"queries": ["환불", "배송"]}).status_code == 200

@@ -5,6 +5,13 @@ from __future__ import annotations
 import pytest
 from service_helpers import AUTH
 
+
+@pytest.fixture
+def served(shared_served):
+    """Every test here but the body limit's sends requests that must change nothing: one server."""
+    return shared_served
+
+
 BAD_REQUESTS = [
     # (path, body, status, code, words the message must contain)
     ("/v1/search", {"query": ""}, 422, "invalid_request", ["query", "at least 1 character"]),

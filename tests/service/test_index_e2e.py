@@ -7,12 +7,19 @@ import time
 
 from service_helpers import AUTH, start_server, wait_for_job
 
+PARKING = "주차장은 건물 지하 2층에 있나요?"
 
-def test_rebuild_swaps_while_searches_keep_succeeding(served):
+
+def test_rebuild_swaps_while_searches_keep_succeeding(serve_tiny, tiny_encoder):
     """Acceptance 3: four clients search without pause during a rebuild: zero failures, every
-    answer comes from v000001 or v000002, and once the job is done only v000002 is served."""
+    answer comes from v000001 or v000002, and once the job is done only v000002 is served. The
+    swap is the subject, not the rankings: the tiny random model."""
+    from faqsearch.settings import Settings
+    from indexing.build import rows_of
+
+    served = serve_tiny()
     client = served.client
-    client.put("/v1/faqs/new-1", json={"question": "주차장은 건물 지하 2층에 있나요?"}, headers=AUTH)
+    client.put("/v1/faqs/new-1", json={"question": PARKING}, headers=AUTH)
     stop = threading.Event()
     failures: list[str] = []
     versions: list[list[str]] = [[] for _ in range(4)]
@@ -48,7 +55,7 @@ def test_rebuild_swaps_while_searches_keep_succeeding(served):
     accepted = client.post("/v1/index/rebuild", headers=AUTH)
     assert accepted.status_code == 202
     job_id = accepted.json()["job_id"]
-    busy = client.post("/v1/index/rebuild", headers=AUTH)  # 309 entries take seconds: still running
+    busy = client.post("/v1/index/rebuild", headers=AUTH)  # 309 entries take a while: still running
     assert busy.status_code == 409 and busy.json()["error"]["code"] == "rebuild_running"
     assert job_id in busy.json()["error"]["message"]
     job = wait_for_job(client, job_id)
@@ -60,9 +67,12 @@ def test_rebuild_swaps_while_searches_keep_succeeding(served):
     assert failures == []
     assert job["state"] == "succeeded" and job["error"] is None
     assert job["index_version"] == "v000002"
-    # texts encoded: 309 questions and the 308 sample answers (the longest 192 characters, so one
-    # chunk each; new-1 has none)
-    assert job["progress"] == {"done": 617, "total": 617}
+    # texts encoded: 309 questions and the 308 sample answers, cut at the tiny model's 64 tokens
+    # (new-1 has none)
+    entries = list(served.state.store.all())
+    texts = sum(len(r) for r in rows_of(entries, Settings.model_construct().row_policy(), tiny_encoder))
+    assert len(entries) == 309 and texts >= 617
+    assert job["progress"] == {"done": texts, "total": texts}
     seen = [v for worker in versions for v in worker]
     assert set(seen) == {"v000001", "v000002"}
     for worker in versions:  # once a client has seen the new index it never sees the old one again
@@ -71,7 +81,8 @@ def test_rebuild_swaps_while_searches_keep_succeeding(served):
     assert client.get("/v1/index").json()["version"] == "v000002"
     assert client.get("/v1/index").json()["manifest"]["count"] == 309
     assert client.get("/readyz").json() == {"status": "ready", "index_version": "v000002", "entries": 309}
-    after = client.post("/v1/search", json={"query": "주차는 어디에 하나요?", "top_k": 1}).json()
+    # new-1's own question is its exact match (cosine 1): the write is in the new index
+    after = client.post("/v1/search", json={"query": PARKING, "top_k": 1, "mode": "dense"}).json()
     assert after["index_version"] == "v000002" and after["hits"][0]["id"] == "new-1"
 
 
@@ -141,37 +152,39 @@ def _wait_for_version(client, version: str, timeout: float = 30.0) -> None:
         time.sleep(0.1)
 
 
-def test_a_snapshot_switched_by_another_process_is_served(serve, real_encoder, monkeypatch):
+def test_a_snapshot_switched_by_another_process_is_served(serve_tiny, tiny_encoder, monkeypatch):
     """`faqsearch index build` beside the running server, then `faqsearch index rollback`: the
-    server follows CURRENT both times, and a write made over the API survives both switches."""
+    server follows CURRENT both times, and a write made over the API survives both switches
+    (snapshot switching, not meaning: the tiny random model)."""
     from default_index import build_default_snapshot
 
     import app.main
     from indexing.snapshots import Snapshots
 
     monkeypatch.setattr(app.main, "SNAPSHOT_POLL_S", 0.2)
-    served = serve()
+    served = serve_tiny()
     client = served.client
-    client.put("/v1/faqs/new-1", json={"question": "주차장은 건물 지하 2층에 있나요?"}, headers=AUTH)
-    build_default_snapshot(served.data_dir, real_encoder)
+    client.put("/v1/faqs/new-1", json={"question": PARKING}, headers=AUTH)
+    build_default_snapshot(served.data_dir, tiny_encoder)
     _wait_for_version(client, "v000002")
     assert client.get("/readyz").json() == {"status": "ready", "index_version": "v000002", "entries": 309}
     Snapshots(served.data_dir).rollback()  # what `faqsearch index rollback` does
     _wait_for_version(client, "v000001")
-    hit = client.post("/v1/search", json={"query": "주차는 어디에 하나요?", "top_k": 1}).json()
+    # new-1's own question is its exact match (cosine 1): the write survived both switches
+    hit = client.post("/v1/search", json={"query": PARKING, "top_k": 1, "mode": "dense"}).json()
     assert (hit["index_version"], hit["hits"][0]["id"]) == ("v000001", "new-1")
 
 
 def test_a_snapshot_switched_elsewhere_that_does_not_match_is_refused(
-    serve, real_encoder, monkeypatch, caplog
+    serve_tiny, tiny_encoder, monkeypatch, caplog
 ):
     import app.main
     from indexing.build import build_snapshot
 
     monkeypatch.setattr(app.main, "SNAPSHOT_POLL_S", 0.2)
-    served = serve()
+    served = serve_tiny()
     client = served.client
-    build_snapshot(served.data_dir, real_encoder, "cls")  # the server is configured for another pooling
+    build_snapshot(served.data_dir, tiny_encoder, "cls")  # the server is configured for another pooling
     deadline = time.monotonic() + 30
     while not any(
         "v000002 was made current elsewhere but is not served" in r.message for r in caplog.records

@@ -17,14 +17,16 @@ MIN_CASES = 500
 
 
 @pytest.fixture(scope="module")
-def live_url(tmp_path_factory, real_encoder, sample_index):
+def live_url(tmp_path_factory, tiny_encoder, tiny_sample_index):
+    """The tiny random model: the schema is the subject, not the rankings, and the rebuilds and
+    searches schemathesis sends are many."""
     from app.main import create_app
     from faqsearch.settings import Settings
 
     data_dir = tmp_path_factory.mktemp("schemathesis") / "data"
-    shutil.copytree(sample_index, data_dir)
-    settings = Settings(data_dir=data_dir, model=real_encoder.name, api_key=API_KEY)
-    server, thread, url = start_server(create_app(settings, encoder=real_encoder))
+    shutil.copytree(tiny_sample_index, data_dir)
+    settings = Settings(data_dir=data_dir, model=tiny_encoder.name, api_key=API_KEY)
+    server, thread, url = start_server(create_app(settings, encoder=tiny_encoder))
     yield url
     server.should_exit = True
     thread.join(timeout=120)
