@@ -163,7 +163,10 @@ class RankRequest(StrictBody):
     query: str = Field(min_length=1)
     candidates: list[str] = Field(min_length=1, max_length=MAX_RANK_CANDIDATES)
     pooling: str | None = Field(
-        None, description="Pooling variant, e.g. mean, cls, bm25. Default: FAQSEARCH_POOLING."
+        None,
+        description="Pooling variant, e.g. mean, cls, bm25. Default: FAQSEARCH_POOLING. bm25 weighs tokens "
+        "with the served index's BM25 statistics, so a candidate's score does not depend on the other "
+        "candidates; with no index served they are fitted on the candidates.",
     )
 
     model_config = ConfigDict(

@@ -137,7 +137,12 @@ async def _encoding(work: Awaitable[T]) -> T:
         raise ApiError(422, "invalid_request", f"pooling: {exc}") from exc
 
 
-def _fit_bm25(state: ServiceState, candidates: list[str]) -> Bm25Stats:
+def _rank_bm25(state: ServiceState, candidates: list[str]) -> Bm25Stats:
+    """Statistics for rank's BM25 pooling: the served index's, so that a candidate's score does not
+    depend on the other candidates sent with it; with no index served, fitted on the candidates."""
+    searcher = state.searcher
+    if searcher is not None:
+        return searcher.index.bm25
     analyzer = state.analyzer()
     weight = state.settings.function_word_weight
     return Bm25Stats.fit(analyzer.terms(candidates), function_weight=weight, analyzer=analyzer)
@@ -146,8 +151,8 @@ def _fit_bm25(state: ServiceState, candidates: list[str]) -> Bm25Stats:
 async def _rank_scores(
     request: Request, state: ServiceState, spec: PoolingSpec, query: str, candidates: list[str]
 ) -> np.ndarray:
-    """Cosine similarity of each candidate to the query -> [N]. BM25 pooling is fitted on the
-    candidates themselves, all of them: the list is the corpus at hand, and no index is involved.
+    """Cosine similarity of each candidate to the query -> [N]. BM25 pooling weighs tokens with the
+    served index's statistics (`_rank_bm25`); only with no index are they fitted on the candidates.
     The candidates stand where the index's entries stand, so they get the entry prefix and the
     query the query prefix: a candidate's score is what dense search over an index of the
     candidates gives it.
@@ -159,7 +164,7 @@ async def _rank_scores(
     Repeated candidates are encoded once: equal texts get equal scores (not scores a rounding
     apart) and keep their input order.
     """
-    bm25 = await run_in_threadpool(_fit_bm25, state, candidates) if spec.needs_bm25 else None
+    bm25 = await run_in_threadpool(_rank_bm25, state, candidates) if spec.needs_bm25 else None
     encode = state.encoder.encode
     encoded = await _encoding(state.run_in_encoder(partial(encode, [query], spec, bm25=bm25)))
     query_vector = encoded.vectors[0]  # [H]

@@ -234,10 +234,7 @@ class ForwardPasses:
 @pytest.mark.parametrize("pooling", ["mean", "bm25"])
 def test_rank_encodes_in_chunks_and_scores_like_one_encode_call(serve, real_encoder, pooling):
     """Candidates go to the encoder a chunk of FAQSEARCH_BATCH_SIZE at a time; the scores equal one
-    call over the query and every candidate, BM25 statistics fitted on the whole list."""
-    from models.bm25 import Bm25Stats
-    from models.morphemes import terms
-
+    call over the query and every candidate, with the served index's BM25 statistics."""
     served = serve(batch_size=2)
     passes = ForwardPasses(real_encoder)
     try:
@@ -247,8 +244,8 @@ def test_rank_encodes_in_chunks_and_scores_like_one_encode_call(serve, real_enco
     finally:
         passes.remove()
     assert len(passes) == 1 + 4  # the query, then 7 candidates in chunks of 2
-    weight = served.state.settings.function_word_weight  # the server's, as in its index
-    bm25 = Bm25Stats.fit(terms(LOAN_CANDIDATES), function_weight=weight) if pooling == "bm25" else None
+    # bm25 pooling weighs tokens with the served index's statistics
+    bm25 = served.state.searcher.index.bm25 if pooling == "bm25" else None
     vectors = real_encoder.encode([LOAN_QUERY, *LOAN_CANDIDATES], pooling, bm25=bm25).vectors
     expected = vectors[1:] @ vectors[0]
     assert np.diff(np.sort(expected)).min() > 1e-3  # well separated, so the order is exact
@@ -257,6 +254,25 @@ def test_rank_encodes_in_chunks_and_scores_like_one_encode_call(serve, real_enco
     assert [r["text"] for r in body["results"]] == [LOAN_CANDIDATES[i] for i in order]
     np.testing.assert_allclose([r["score"] for r in body["results"]], expected[order], atol=1e-5, rtol=0)
     assert body["pooling"] == pooling
+
+
+def test_a_bm25_rank_score_does_not_depend_on_the_other_candidates(serve):
+    """With an index served its statistics weigh the tokens: a candidate scores the same among 2 or
+    3 candidates. With none they are fitted on the candidates, and the third one shifts them."""
+    pair, trio = LOAN_CANDIDATES[:2], LOAN_CANDIDATES[:3]
+
+    def scores(served, candidates):
+        body = {"query": LOAN_QUERY, "candidates": candidates, "pooling": "bm25"}
+        results = served.client.post("/v1/rank", json=body).json()["results"]
+        return {r["index"]: r["score"] for r in results}
+
+    indexed = serve()
+    with_pair, with_trio = scores(indexed, pair), scores(indexed, trio)
+    assert with_pair[0] == pytest.approx(with_trio[0], abs=1e-6)
+    assert with_pair[1] == pytest.approx(with_trio[1], abs=1e-6)
+    bare = serve(copy_index=False)  # no index: the list is the corpus
+    bare_pair, bare_trio = scores(bare, pair), scores(bare, trio)
+    assert abs(bare_pair[0] - bare_trio[0]) > 1e-4
 
 
 def test_repeated_candidates_score_equal_and_keep_their_order(serve, real_encoder):
