@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from eval.runner import Report
 
@@ -66,36 +67,30 @@ def precision_rule_table(report: Report) -> list[str]:
     return lines
 
 
-def function_weights_table(report: Report) -> list[str]:
-    """Each variant at each function-word weight against itself at the first weight."""
-    first = report.function_weights[0]["against"]
-    label = _LABELS[report.function_weights[0]["metric"]]
-    lines = [
-        f"Function-word weight: each variant against itself at weight {first:g}:",
-        "",
-        f"| variant | function-word weight | Δ {label} vs {first:g} | p |",
-        "|---|---|---|---|",
-    ]
-    for row in report.function_weights:
-        lines.append(
-            f"| `{row['variant']}` | {row['function_weight']:g} | {row['delta']:+.4f} | {_p(row['p'])} |"
-        )
+def against_self_table(rows: list[dict[str, Any]], setting: str, column: str, title: str) -> list[str]:
+    """Each variant under each other value of `setting` (a key of `rows`, shown as `column`)
+    against itself under the first value (`against`): the function-weight and entry-view reports."""
+    first = rows[0]["against"]
+    shown = f"{first:g}" if isinstance(first, float) else str(first)
+    label = _LABELS[rows[0]["metric"]]
+    lines = [f"{title}:", "", f"| variant | {column} | Δ {label} vs {shown} | p |", "|---|---|---|---|"]
+    for row in rows:
+        value = row[setting]
+        value = f"{value:g}" if isinstance(value, float) else value
+        lines.append(f"| `{row['variant']}` | {value} | {row['delta']:+.4f} | {_p(row['p'])} |")
     return lines
+
+
+def function_weights_table(report: Report) -> list[str]:
+    first = report.function_weights[0]["against"]
+    title = f"Function-word weight: each variant against itself at weight {first:g}"
+    return against_self_table(report.function_weights, "function_weight", "function-word weight", title)
 
 
 def views_table(report: Report) -> list[str]:
-    """Each variant under each other entry view against itself under the first."""
     first = report.views[0]["against"]
-    label = _LABELS[report.views[0]["metric"]]
-    lines = [
-        f"Entry views: each variant against itself with entries indexed as `{first}`:",
-        "",
-        f"| variant | view | Δ {label} vs {first} | p |",
-        "|---|---|---|---|",
-    ]
-    for row in report.views:
-        lines.append(f"| `{row['variant']}` | {row['view']} | {row['delta']:+.4f} | {_p(row['p'])} |")
-    return lines
+    title = f"Entry views: each variant against itself with entries indexed as `{first}`"
+    return against_self_table(report.views, "view", "view", title)
 
 
 def markdown(report: Report) -> str:

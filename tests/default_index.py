@@ -19,3 +19,15 @@ def build_default_snapshot(data_dir: Path, encoder, **overrides: Any):
     }
     pooling = options.pop("pooling", defaults.pooling)
     return build_snapshot(data_dir, encoder, pooling, **options)
+
+
+def data_dir_with_snapshots(folder: Path, encoder, entries, count: int, **overrides: Any) -> Path:
+    """`folder` as a data directory holding `entries` and `count` snapshots built with the
+    defaults (the last one current)."""
+    from indexing.store import FaqStore
+
+    with FaqStore.open(folder) as store:
+        store.upsert_many(entries)
+    for _ in range(count):
+        build_default_snapshot(folder, encoder, **overrides)
+    return folder

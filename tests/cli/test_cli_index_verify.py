@@ -11,10 +11,10 @@ import sys
 
 import pytest
 from damage import flip
-from default_index import build_default_snapshot
+from default_index import data_dir_with_snapshots
 
 from indexing.snapshots import Snapshots
-from indexing.store import FaqEntry, FaqStore
+from indexing.store import FaqEntry
 
 FAQS = [FaqEntry(f"faq-{i:02d}", f"{i}번 질문: 배송은 며칠 걸리나요?") for i in range(20)]
 
@@ -31,12 +31,7 @@ def verify(data_dir):
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory, tiny_encoder):
-    folder = tmp_path_factory.mktemp("data")
-    with FaqStore.open(folder) as store:
-        store.upsert_many(FAQS)
-    for _ in range(2):
-        build_default_snapshot(folder, tiny_encoder)
-    return folder
+    return data_dir_with_snapshots(tmp_path_factory.mktemp("data"), tiny_encoder, FAQS, 2)
 
 
 @pytest.fixture()

@@ -10,12 +10,12 @@ import shutil
 import numpy as np
 import pytest
 from damage import flip
-from default_index import build_default_snapshot
+from default_index import data_dir_with_snapshots
 
 from indexing.loaded_index import INDEX_FILE, LoadedIndex
 from indexing.searcher import Searcher
 from indexing.snapshots import FILES_KEY, DamagedSnapshotError, Snapshots
-from indexing.store import FaqEntry, FaqStore
+from indexing.store import FaqEntry
 
 FAQS = [
     FaqEntry(f"faq-{i:03d}", f"{i}번 질문: 대출 신청은 어떻게 하나요?", f"{i}번 답변입니다.")
@@ -25,11 +25,7 @@ FAQS = [
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory, tiny_encoder):
-    folder = tmp_path_factory.mktemp("data")
-    with FaqStore.open(folder) as store:
-        store.upsert_many(FAQS)
-    build_default_snapshot(folder, tiny_encoder)
-    return folder
+    return data_dir_with_snapshots(tmp_path_factory.mktemp("data"), tiny_encoder, FAQS, 1)
 
 
 @pytest.fixture()

@@ -13,7 +13,7 @@ import time
 import httpx
 import pytest
 from damage import flip
-from default_index import build_default_snapshot
+from default_index import build_default_snapshot, data_dir_with_snapshots
 from service_helpers import API_KEY, start_server
 
 from indexing.snapshots import FILES_KEY, Snapshots
@@ -29,12 +29,7 @@ CHANGED = "does not match what was recorded when it was built"
 @pytest.fixture(scope="module")
 def three_snapshots(tmp_path_factory, tiny_encoder):
     """v000001..v000003, all good, v000003 current (never modified: tests copy it)."""
-    folder = tmp_path_factory.mktemp("data")
-    with FaqStore.open(folder) as store:
-        store.upsert_many(FAQS)
-    for _ in range(3):
-        build_default_snapshot(folder, tiny_encoder, keep=3)
-    return folder
+    return data_dir_with_snapshots(tmp_path_factory.mktemp("data"), tiny_encoder, FAQS, 3, keep=3)
 
 
 @pytest.fixture()
