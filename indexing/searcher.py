@@ -377,25 +377,32 @@ class Searcher:
         entries are looked at: a write costs the same whatever the size of the collection."""
         store = self._require_store()
         entries = list(entries)
-        with self._write_lock:
-            result = store.upsert_many(entries)
-            # Read back what the store holds: ids and text as normalised there, last write per id.
-            stored = {e.id: e for e in (store.get(entry.id) for entry in entries) if e is not None}
-            index = self._index
-            policy = RowPolicy.from_manifest(index.manifest)
-            changed = [e for e in stored.values() if index.digest_of.get(e.id) != entry_digest(e, policy)]
-            self._apply(index, changed, [])
+        result = store.upsert_many(entries)
+        self.sync(entry.id for entry in entries)
         return result
 
     def delete(self, ids: Iterable[str]) -> int:
         store = self._require_store()
         ids = ids if isinstance(ids, str) else list(ids)  # a lone str is refused by the store
-        with self._write_lock:
-            removed = store.delete_many(ids)
-            keys = dict.fromkeys(normalize_id(faq_id) for faq_id in ids)
-            index = self._index
-            self._apply(index, [], [key for key in keys if key in index.labels_of])
+        removed = store.delete_many(ids)
+        self.sync(ids)
         return removed
+
+    def sync(self, ids: Iterable[str]) -> tuple[int, int]:
+        """Bring these entries of the live index in line with the store, after a write to them ->
+        (entries added or changed, entries removed). It reads what the store holds now, so it may
+        run apart from the write (the service writes in a worker thread, then syncs in the encoder
+        thread) and twice: a sync that finds nothing to change changes nothing."""
+        store = self._require_store()
+        keys = list(dict.fromkeys(normalize_id(faq_id) for faq_id in ids))
+        with self._write_lock:
+            stored = store.get_many(keys)  # ids and texts as normalised there
+            index = self._index
+            policy = RowPolicy.from_manifest(index.manifest)
+            changed = [e for e in stored.values() if index.digest_of.get(e.id) != entry_digest(e, policy)]
+            gone = [key for key in keys if key not in stored and key in index.labels_of]
+            self._apply(index, changed, gone)
+            return len(changed), len(gone)
 
     def catch_up(self) -> tuple[int, int]:
         """Bring the live index in line with the store -> (entries added or changed, entries removed)."""

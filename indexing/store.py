@@ -4,10 +4,13 @@ It is one SQLite file, `<data_dir>/faqs.sqlite3`, so a data directory holds exac
 and two directories never share state. SQLite because it is embedded (no server to run), survives
 crashes (WAL journal), and lets a CLI process import FAQs while the service keeps reading.
 
-Threads share one connection behind a lock: FAQ collections are small and every call is a few
-milliseconds, so serialising them costs nothing, and unlike a connection per thread it cannot leak
-connections when a thread pool replaces its threads. Writes use `BEGIN IMMEDIATE`, so a writer in
-another process waits (up to `BUSY_TIMEOUT_S`) instead of failing half-way through a transaction.
+Reads never wait for writes: in WAL mode a reader sees the last committed state while a writer
+(in this process or another) works, so reads run on their own connections, taken from a small
+pool (one per concurrent reader, reused: a thread pool replacing its threads leaks nothing).
+Writes share one connection behind a lock and use `BEGIN IMMEDIATE`, so a writer in another process
+makes them wait (up to `write_wait_s`) instead of failing half-way through a transaction; a wait that
+runs out raises `StoreBusyError` naming the other writer, which each faqsearch writer announces in a
+small file beside the database (`faqs.sqlite3-writer`) while its transaction is open.
 
 Indexes detect changes through `revision()`, a counter in the `meta` table that goes up by one in
 every transaction that changes a row, and label their manifests with `content_hash()`. Use
@@ -18,10 +21,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import re
 import sqlite3
+import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,7 +36,8 @@ from models.text import normalize_multiline, normalize_text
 
 DB_FILE_NAME = "faqs.sqlite3"
 SCHEMA_VERSION = 2  # 2: alternates (a JSON list per entry); a version-1 file upgrades in place on open
-BUSY_TIMEOUT_S = 10.0
+WRITER_FILE_SUFFIX = "-writer"  # beside the database: who holds its write lock
+BUSY_TIMEOUT_S = 10.0  # how long a write waits for another writer by default
 
 # Limits in characters, counted after normalisation. A question is embedded as one sentence, and
 # encoders truncate long input anyway, so 2,000 characters is generous; answers are only shown.
@@ -109,6 +116,15 @@ class StoreSnapshot:
 
 class StoreOpenError(ValueError):
     """The FAQ store file cannot be opened as a faqsearch store; the message says what to do."""
+
+
+class StoreBusyError(RuntimeError):
+    """A write waited its whole `write_wait_s` for another writer of the store and was not made.
+    `writer` describes that writer (its pid, command and since when), or None when it did not say."""
+
+    def __init__(self, message: str, writer: str | None) -> None:
+        super().__init__(message)
+        self.writer = writer
 
 
 class InvalidFaqEntryError(ValueError):
@@ -267,17 +283,86 @@ def _hash_entries(entries: Iterable[FaqEntry]) -> str:
     return digest.hexdigest()
 
 
+def process_label() -> str:
+    """How this process names itself to other writers: the program and its subcommand words
+    ("faqsearch faqs import", "faqsearch serve"); file names and options are left out."""
+    program = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "python"
+    words = [arg for arg in sys.argv[1:3] if re.fullmatch(r"[a-z][a-z-]*", arg)]
+    return " ".join([program, *words])
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, someone else's
+        return True
+    return True
+
+
+class _ReaderPool:
+    """Read-only connections of one database file, one per concurrent reader, reused."""
+
+    def __init__(self, path: Path, wait_s: float) -> None:
+        self._path = path
+        self._wait_s = wait_s
+        self._free: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._closed = False
+
+    @contextmanager
+    def connection(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            if self._closed:
+                raise RuntimeError(f"FaqStore {self._path} is closed; open it again with FaqStore.open()")
+            conn = self._free.pop() if self._free else None
+        if conn is None:
+            conn = sqlite3.connect(
+                self._path, timeout=self._wait_s, isolation_level=None, check_same_thread=False
+            )
+            conn.execute("PRAGMA query_only=ON")
+        try:
+            yield conn
+        finally:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            with self._lock:
+                if self._closed:
+                    conn.close()
+                else:
+                    self._free.append(conn)
+
+    def close(self) -> None:
+        """Close the idle connections now and the busy ones when their reads end."""
+        with self._lock:
+            self._closed = True
+            free, self._free = self._free, []
+        for conn in free:
+            conn.close()
+
+
 class FaqStore:
     """FAQ entries of one collection in a SQLite file. Safe to share between threads."""
 
-    def __init__(self, path: str | Path) -> None:
-        """Open (creating if needed) the store file at `path`; most callers want `FaqStore.open`."""
+    def __init__(
+        self, path: str | Path, *, write_wait_s: float = BUSY_TIMEOUT_S, label: str | None = None
+    ) -> None:
+        """Open (creating if needed) the store file at `path`; most callers want `FaqStore.open`.
+        `write_wait_s`: how long a write waits for another writer before `StoreBusyError`;
+        `label`: how this process names itself to other writers (default: `process_label()`)."""
         self._path = Path(path)
-        self._lock = threading.RLock()
-        self._conn: sqlite3.Connection | None = self._connect(self._path)
+        self._write_wait_s = write_wait_s
+        self._label = label or process_label()
+        self._writer_file = self._path.with_name(self._path.name + WRITER_FILE_SUFFIX)
+        self._lock = threading.RLock()  # guards the write connection
+        self._conn: sqlite3.Connection | None = self._connect(self._path, write_wait_s)
+        self._readers = _ReaderPool(self._path, write_wait_s)
 
     @classmethod
-    def open(cls, data_dir: str | Path) -> FaqStore:
+    def open(
+        cls, data_dir: str | Path, *, write_wait_s: float = BUSY_TIMEOUT_S, label: str | None = None
+    ) -> FaqStore:
         """Open the store of the collection in `data_dir` (file `faqs.sqlite3`), creating both."""
         data_dir = Path(data_dir)
         if data_dir.exists() and not data_dir.is_dir():
@@ -286,17 +371,17 @@ class FaqStore:
                 "point FAQSEARCH_DATA_DIR at a folder"
             )
         data_dir.mkdir(parents=True, exist_ok=True)
-        return cls(data_dir / DB_FILE_NAME)
+        return cls(data_dir / DB_FILE_NAME, write_wait_s=write_wait_s, label=label)
 
     @property
     def path(self) -> Path:
         return self._path
 
     @staticmethod
-    def _connect(path: Path) -> sqlite3.Connection:
+    def _connect(path: Path, wait_s: float) -> sqlite3.Connection:
         # isolation_level=None: no implicit transactions; every transaction here is explicit.
         # check_same_thread=False: the lock, not the thread, guards the connection.
-        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
+        conn = sqlite3.connect(path, timeout=wait_s, isolation_level=None, check_same_thread=False)
         try:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
@@ -335,6 +420,7 @@ class FaqStore:
 
     def close(self) -> None:
         """Close the database. Idempotent; any later call raises RuntimeError."""
+        self._readers.close()
         with self._lock:
             if self._conn is not None:
                 self._conn.close()
@@ -355,18 +441,64 @@ class FaqStore:
         return self._conn
 
     @contextmanager
-    def _transaction(self, begin: str = "BEGIN IMMEDIATE") -> Iterator[sqlite3.Connection]:
-        """Hold the lock for one transaction: commit on success, roll back on any error."""
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction on the write connection: commit on success, roll back on any error.
+        While it is open, the writer file says who holds the lock."""
         with self._lock:
             conn = self._connection()
-            conn.execute(begin)
+            self._begin_immediate(conn)
             try:
+                self._announce()
                 yield conn
+                self._writer_file.unlink(missing_ok=True)  # before COMMIT: the next writer's file stays
                 conn.execute("COMMIT")
             except BaseException:
+                self._writer_file.unlink(missing_ok=True)
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
+
+    def _begin_immediate(self, conn: sqlite3.Connection) -> None:
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            writer = self.writer()
+            raise StoreBusyError(
+                f"the FAQ store is being written by {writer or 'another program (not faqsearch)'}; "
+                f"this write waited {self._write_wait_s:g} s for it and was not made: send it again "
+                "once that write has finished",
+                writer,
+            ) from exc
+
+    def _announce(self) -> None:
+        """Say in the writer file who holds the write lock, for writers that time out behind it.
+        Best effort: a store on a read-only folder still works, its writers only go unnamed."""
+        since = datetime.now(UTC).isoformat(timespec="seconds")
+        record = {"pid": os.getpid(), "command": self._label, "since": since}
+        with suppress(OSError):
+            self._writer_file.write_text(json.dumps(record), encoding="utf-8")
+
+    def writer(self) -> str | None:
+        """Who holds the store's write lock, as its writer file says ("pid 123 (faqsearch faqs
+        import), writing since ...") or None: no file, an unreadable one, or its process is gone."""
+        try:
+            record = json.loads(self._writer_file.read_text(encoding="utf-8"))
+            pid, command, since = int(record["pid"]), str(record["command"]), str(record["since"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        if not _pid_alive(pid):
+            return None
+        return f"pid {pid} ({command}), writing since {since}"
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        """A read connection of the pool: never waits for a writer."""
+        if self._conn is None:
+            raise RuntimeError(f"FaqStore {self._path} is closed; open it again with FaqStore.open()")
+        with self._readers.connection() as conn:
+            yield conn
 
     @staticmethod
     def _bump_revision(conn: sqlite3.Connection) -> None:
@@ -447,20 +579,15 @@ class FaqStore:
 
     def get(self, id: str) -> FaqEntry | None:
         """The entry with this id (normalised like stored ids, so NFD finds NFC), or None."""
-        with self._lock:
-            row = (
-                self._connection()
-                .execute(f"SELECT {_COLUMNS} FROM faqs WHERE id = ?", (normalize_id(id),))
-                .fetchone()
-            )
+        with self._read() as conn:
+            row = conn.execute(f"SELECT {_COLUMNS} FROM faqs WHERE id = ?", (normalize_id(id),)).fetchone()
         return None if row is None else _entry_from_row(row)
 
     def get_many(self, ids: Iterable[str]) -> dict[str, FaqEntry]:
         """The entries with these ids, by id, in one query; ids without an entry are left out."""
         keys = list(dict.fromkeys(normalize_id(id) for id in ids))
         rows: list[Row] = []
-        with self._lock:
-            conn = self._connection()
+        with self._read() as conn:
             for start in range(0, len(keys), _IDS_PER_QUERY):
                 chunk = keys[start : start + _IDS_PER_QUERY]
                 marks = ",".join("?" * len(chunk))
@@ -469,25 +596,25 @@ class FaqStore:
 
     def all(self) -> list[FaqEntry]:
         """Every entry, ordered by id."""
-        with self._lock:
-            rows = self._connection().execute(f"SELECT {_COLUMNS} FROM faqs ORDER BY id").fetchall()
+        with self._read() as conn:
+            rows = conn.execute(f"SELECT {_COLUMNS} FROM faqs ORDER BY id").fetchall()
         return [_entry_from_row(row) for row in rows]
 
     def ids(self) -> list[str]:
         """Every id, in order."""
-        with self._lock:
-            rows = self._connection().execute("SELECT id FROM faqs ORDER BY id").fetchall()
+        with self._read() as conn:
+            rows = conn.execute("SELECT id FROM faqs ORDER BY id").fetchall()
         return [row[0] for row in rows]
 
     def count(self) -> int:
-        with self._lock:
-            return int(self._connection().execute("SELECT count(*) FROM faqs").fetchone()[0])
+        with self._read() as conn:
+            return int(conn.execute("SELECT count(*) FROM faqs").fetchone()[0])
 
     def revision(self) -> int:
         """A counter that goes up by one in every transaction that inserts, updates or deletes rows.
         Persistent; 0 for a new store. Compare it with the revision an index was built at."""
-        with self._lock:
-            return self._revision(self._connection())
+        with self._read() as conn:
+            return self._revision(conn)
 
     @staticmethod
     def _revision(conn: sqlite3.Connection) -> int:
@@ -502,9 +629,11 @@ class FaqStore:
 
     def snapshot(self) -> StoreSnapshot:
         """Entries, revision and content hash read in one transaction, so they always agree."""
-        with self._transaction("BEGIN") as conn:
+        with self._read() as conn:
+            conn.execute("BEGIN")  # one read transaction: both reads see the same commit
             rows = conn.execute(f"SELECT {_COLUMNS} FROM faqs ORDER BY id").fetchall()
             revision = self._revision(conn)
+            conn.execute("COMMIT")
         entries = tuple(_entry_from_row(row) for row in rows)
         return StoreSnapshot(
             revision=revision,

@@ -6,6 +6,9 @@ import hashlib
 import json
 import random
 import sqlite3
+import subprocess
+import sys
+import time
 import unicodedata
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -23,6 +26,7 @@ from indexing.store import (
     FaqEntry,
     FaqStore,
     InvalidFaqEntryError,
+    StoreBusyError,
     StoreOpenError,
     StoreSnapshot,
     UpsertResult,
@@ -507,3 +511,90 @@ def test_bad_alternates_are_refused_naming_each_and_nothing_is_stored(tmp_path):
             "empty alternate 1",
         ]
         assert store.count() == 0
+
+
+# -- another process writing -------------------------------------------------------------------
+
+
+def test_reads_do_not_wait_for_another_process_holding_the_write_lock(tmp_path: Path) -> None:
+    from write_lock_holder import HELD_ID, held_write_lock
+
+    with FaqStore.open(tmp_path, write_wait_s=30) as store:
+        store.upsert(FaqEntry("a", Q_REFUND))
+        with held_write_lock(tmp_path):
+            started = time.monotonic()
+            # Every read sees the last commit, not the other process's open transaction.
+            assert [e.id for e in store.all()] == ["a"]
+            assert store.get(HELD_ID) is None
+            assert list(store.get_many(["a", HELD_ID])) == ["a"]
+            assert (store.count(), store.revision(), store.ids()) == (1, 1, ["a"])
+            assert store.snapshot().revision == 1
+            assert time.monotonic() - started < 1.0
+        assert store.ids() == ["a", HELD_ID]  # committed when the other process let go
+        assert store.revision() == 2
+
+
+def test_a_write_waits_for_the_other_writer_then_succeeds(tmp_path: Path) -> None:
+    from write_lock_holder import HELD_ID, held_write_lock
+
+    with FaqStore.open(tmp_path, write_wait_s=30) as store:
+        with ThreadPoolExecutor(max_workers=1) as pool, held_write_lock(tmp_path):
+            write = pool.submit(store.upsert, FaqEntry("b", Q_DELIVERY))
+            time.sleep(0.5)
+            assert not write.done()  # queued behind the other process's transaction
+        assert write.result(timeout=30) == UpsertResult(1, 0, 0)
+        assert store.ids() == ["b", HELD_ID]
+        assert store.revision() == 2
+
+
+def test_a_write_that_outwaits_its_limit_names_the_other_faqsearch_writer(tmp_path: Path) -> None:
+    from write_lock_holder import HOLDER_COMMAND, held_write_lock
+
+    with FaqStore.open(tmp_path, write_wait_s=0.3) as store:
+        with held_write_lock(tmp_path) as holder:
+            started = time.monotonic()
+            with pytest.raises(StoreBusyError) as caught:
+                store.upsert(FaqEntry("b", Q_DELIVERY))
+            waited = time.monotonic() - started
+        assert caught.value.writer is not None
+        assert caught.value.writer.startswith(f"pid {holder.pid} ({HOLDER_COMMAND}), writing since ")
+        assert str(caught.value) == (
+            f"the FAQ store is being written by {caught.value.writer}; this write waited 0.3 s for it "
+            "and was not made: send it again once that write has finished"
+        )
+        assert 0.3 <= waited < 5
+        assert store.get("b") is None
+        assert store.writer() is None  # the holder has committed and gone
+        assert store.upsert(FaqEntry("b", Q_DELIVERY)) == UpsertResult(1, 0, 0)
+
+
+def test_a_plain_sqlite_writer_is_named_as_not_faqsearch(tmp_path: Path) -> None:
+    from write_lock_holder import held_write_lock
+
+    with (
+        FaqStore.open(tmp_path, write_wait_s=0.2) as store,
+        held_write_lock(tmp_path, as_faqsearch=False),
+        pytest.raises(StoreBusyError) as caught,
+    ):
+        store.delete("a")
+    assert caught.value.writer is None
+    assert str(caught.value).startswith(
+        "the FAQ store is being written by another program (not faqsearch); this write waited 0.2 s"
+    )
+
+
+def test_a_stale_writer_file_of_a_dead_process_names_nobody(tmp_path: Path) -> None:
+    with FaqStore.open(tmp_path) as store:
+        gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True)
+        pid = int(gone.stdout)
+        (tmp_path / "faqs.sqlite3-writer").write_text(json.dumps({"pid": pid, "command": "x", "since": "y"}))
+        assert store.writer() is None
+        store.upsert(FaqEntry("a", Q_REFUND))  # a write replaces it and removes it when done
+        assert not (tmp_path / "faqs.sqlite3-writer").exists()
+
+
+def test_reads_on_many_threads_reuse_a_few_connections(store: FaqStore) -> None:
+    store.upsert(FaqEntry("a", Q_REFUND))
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert set(pool.map(lambda _: store.get("a").question, range(400))) == {Q_REFUND}  # type: ignore[union-attr]
+    assert 1 <= len(store._readers._free) <= 8
