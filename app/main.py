@@ -19,6 +19,7 @@ from app.routes import faqs, health, index, page, search
 from app.state import NotReadyError, ServiceState
 from faqsearch import __version__
 from faqsearch.settings import Settings, get_settings
+from indexing.store import StoreBusyError
 
 if TYPE_CHECKING:
     from models.encoder import Encoder
@@ -91,6 +92,11 @@ def create_app(settings: Settings | None = None, *, encoder: Encoder | None = No
     @app.exception_handler(NotReadyError)
     async def _not_ready(request: Request, exc: NotReadyError) -> JSONResponse:
         return error_response(503, "not_ready", str(exc))
+
+    @app.exception_handler(StoreBusyError)
+    async def _store_busy(request: Request, exc: StoreBusyError) -> JSONResponse:
+        logger.warning("%s %s: %s", request.method, request.url.path, exc)
+        return error_response(503, "store_busy", str(exc), {"Retry-After": "5"})
 
     for router in (search.router, faqs.router, index.router, health.router, page.router):
         app.include_router(router)

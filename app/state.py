@@ -79,7 +79,9 @@ class ServiceState:
         self.settings = settings
         self.encoder = encoder
         self.metrics = metrics
-        self.store = FaqStore.open(settings.data_dir)
+        self.store = FaqStore.open(
+            settings.data_dir, write_wait_s=settings.write_wait_s, label="faqsearch serve"
+        )
         self.searcher: Searcher | None = None
         self.not_ready_reason: str | None = "the service is starting"
         self.warm = False  # set once a first forward pass has run
@@ -230,6 +232,15 @@ class ServiceState:
         searcher = self.require_searcher()
         version = searcher.index.version
         return searcher.search(queries, top_k=top_k, mode=mode), version
+
+    def sync_index(self, ids: Sequence[str]) -> None:
+        """Runs in the encoder thread, after a store write to `ids`: the served index takes what the
+        store now holds for them. In the encoder thread, like a swap or a switch of snapshot: each
+        of those reads the store when it runs, so a write committed before it is in the new index,
+        and one committed after is synced into it here."""
+        searcher = self.searcher
+        if searcher is not None:
+            searcher.sync(ids)
 
     def _note_encoder_thread(self) -> None:
         self._encoder_thread = threading.get_ident()

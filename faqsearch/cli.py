@@ -185,11 +185,13 @@ def faqs_import(
     from indexing.faq_import import import_faqs
     from indexing.store import FaqStore
 
+    from indexing.store import StoreBusyError
+
     try:
-        with FaqStore.open(data_dir_of(out)) as store:
+        with FaqStore.open(data_dir_of(out), write_wait_s=get_settings().write_wait_s) as store:
             result = import_faqs(store, file)
             total = store.count()
-    except (ValueError, OSError) as exc:
+    except (ValueError, OSError, StoreBusyError) as exc:
         raise fail(str(exc)) from exc
     typer.echo(
         f"imported {file}: {result.inserted} new, {result.updated} updated, {result.unchanged} unchanged; "
@@ -214,7 +216,7 @@ def index_build(
     """Encode every FAQ entry, build the FAISS index and switch to the new snapshot atomically."""
     from indexing.build import build_snapshot
     from indexing.faq_import import import_faqs
-    from indexing.store import FaqStore
+    from indexing.store import FaqStore, StoreBusyError
     from indexing.vector_index import IndexParams
     from models.pooling import parse_pooling
 
@@ -224,7 +226,7 @@ def index_build(
         spec = parse_pooling(pooling or settings.pooling)
         params = IndexParams(type=index_type or settings.index_type)
         if faqs is not None:
-            with FaqStore.open(data_dir) as store:
+            with FaqStore.open(data_dir, write_wait_s=settings.write_wait_s) as store:
                 import_faqs(store, faqs)
         encoder = load_encoder(model)
         with encoding_progress() as progress:
@@ -239,7 +241,7 @@ def index_build(
                 words=settings.domain_words(),
                 rows=settings.row_policy(),
             )
-    except (ValueError, OSError) as exc:
+    except (ValueError, OSError, StoreBusyError) as exc:
         raise fail(str(exc)) from exc
     typer.echo(
         f"built {result.snapshot.version} in {data_dir}: {result.count} entries, {encoder.name}, "

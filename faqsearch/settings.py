@@ -60,6 +60,13 @@ class Settings(BaseSettings):
     index_type: Literal["flat", "hnsw", "ivf"] = Field(
         "flat", description="FAISS index built by `index build`: flat (exact), hnsw or ivf (large corpora)."
     )
+    write_wait_s: float = Field(
+        10.0,
+        gt=0,
+        le=600,
+        description="Seconds a write to the FAQ store waits for another process's write (an import) "
+        "before it is refused: 503 store_busy naming that writer. Searches never wait for writes.",
+    )
     snapshot_keep: int = Field(
         3,
         ge=1,

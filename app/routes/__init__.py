@@ -13,6 +13,6 @@ ERROR_RESPONSES: dict[int | str, dict] = {
         409: "Conflict (e.g. a rebuild is already running)",
         413: "Request body too large",
         422: "Invalid request: the message says which field and what to change",
-        503: "No index is served yet, or it does not match the model",
+        503: "No index is served yet (or it does not match the model), or a write waited too long for another writer",
     }.items()
 }

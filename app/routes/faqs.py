@@ -1,14 +1,11 @@
-"""/v1/faqs: read, create, update and delete FAQ entries; writes are searchable at once."""
+"""/v1/faqs: read, create, update and delete FAQ entries (`app.service`); writes are searchable at once."""
 
 from __future__ import annotations
 
-from typing import Literal
-
 from fastapi import APIRouter, Query
-from starlette.concurrency import run_in_threadpool
 
+from app import service
 from app.deps import Reader, State, Writer
-from app.errors import ApiError
 from app.routes import ERROR_RESPONSES
 from app.schemas import (
     BulkUpsertRequest,
@@ -19,8 +16,7 @@ from app.schemas import (
     FaqPage,
     FaqWriteResponse,
 )
-from app.state import ServiceState
-from indexing.store import FaqEntry, InvalidFaqEntryError, UpsertResult, normalize_id
+from indexing.store import FaqEntry
 
 router = APIRouter(prefix="/v1/faqs", tags=["faqs"], responses=ERROR_RESPONSES)
 # The id routes take `{faq_id:path}`: an id may contain "/" (POST /v1/faqs accepts it), sent as is
@@ -50,35 +46,19 @@ def _entry(faq_id: str, body: FaqBody) -> FaqEntry:
     )
 
 
-async def _upsert(state: ServiceState, entries: list[FaqEntry]) -> UpsertResult:
-    """Store and index the entries (all or nothing). With an index served, the write encodes the
-    new questions in the encoder thread so it is searchable when this returns."""
-    try:
-        if state.searcher is not None:
-            return await state.run_in_encoder(state.searcher.upsert, entries)
-        return await run_in_threadpool(state.store.upsert_many, entries)
-    except InvalidFaqEntryError as exc:
-        raise ApiError(
-            422, "invalid_faq", f"{exc}; fix these entries and send them again (nothing was written)"
-        ) from exc
-
-
 @router.get("", response_model=FaqPage, dependencies=[Reader], summary="List FAQs")
 async def list_faqs(
     state: State,
     offset: int = Query(0, ge=0, description="Entries to skip (ordered by id)."),
     limit: int = Query(100, ge=1, le=1000),
 ) -> FaqPage:
-    entries = await run_in_threadpool(state.store.all)
+    entries = await service.list_faqs(state)
     return FaqPage(total=len(entries), faqs=[_faq(e) for e in entries[offset : offset + limit]])
 
 
 @router.get("/{faq_id:path}", response_model=Faq, dependencies=[Reader], summary="Get one FAQ")
 async def get_faq(faq_id: str, state: State) -> Faq:
-    entry = state.store.get(faq_id)
-    if entry is None:
-        raise ApiError(404, "not_found", f"no FAQ with id {faq_id!r}; list ids with GET /v1/faqs")
-    return _faq(entry)
+    return _faq(await service.get_faq(state, faq_id))
 
 
 @router.put(
@@ -88,13 +68,7 @@ async def get_faq(faq_id: str, state: State) -> Faq:
     summary="Create or replace one FAQ",
 )
 async def put_faq(faq_id: str, body: FaqBody, state: State) -> FaqWriteResponse:
-    result = await _upsert(state, [_entry(faq_id, body)])
-    entry = state.store.get(faq_id)
-    if entry is None:  # deleted by a concurrent request between the write and this read
-        raise ApiError(409, "conflict", f"FAQ {faq_id!r} was deleted while it was written; send it again")
-    outcome: Literal["inserted", "updated", "unchanged"] = (
-        "inserted" if result.inserted else "updated" if result.updated else "unchanged"
-    )
+    entry, outcome = await service.put_faq(state, _entry(faq_id, body))
     return FaqWriteResponse(faq=_faq(entry), result=outcome)
 
 
@@ -102,13 +76,7 @@ async def put_faq(faq_id: str, body: FaqBody, state: State) -> FaqWriteResponse:
     "/{faq_id:path}", response_model=DeleteResponse, dependencies=[Writer], summary="Delete one FAQ"
 )
 async def delete_faq(faq_id: str, state: State) -> DeleteResponse:
-    if state.searcher is not None:
-        removed = await state.run_in_encoder(state.searcher.delete, [faq_id])
-    else:
-        removed = await run_in_threadpool(state.store.delete_many, [faq_id])
-    if not removed:
-        raise ApiError(404, "not_found", f"no FAQ with id {faq_id!r}; nothing was deleted")
-    return DeleteResponse(deleted=normalize_id(faq_id))  # the id as stored: "  lead" deleted "lead"
+    return DeleteResponse(deleted=await service.delete_faq(state, faq_id))
 
 
 @router.post(
@@ -116,5 +84,5 @@ async def delete_faq(faq_id: str, state: State) -> DeleteResponse:
 )
 async def upsert_faqs(body: BulkUpsertRequest, state: State) -> BulkUpsertResponse:
     entries = [_entry(f.id, f) for f in body.faqs]
-    result = await _upsert(state, entries)
+    result = await service.upsert_faqs(state, entries)
     return BulkUpsertResponse(inserted=result.inserted, updated=result.updated, unchanged=result.unchanged)

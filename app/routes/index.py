@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from app import service
 from app.deps import Reader, State, Writer
 from app.errors import ApiError
-from app.jobs import JobAlreadyRunningError, JobRecord
+from app.jobs import JobRecord
 from app.routes import ERROR_RESPONSES
 from app.schemas import IndexInfo, Job, JobAccepted, JobProgress
 
@@ -39,24 +40,7 @@ async def index_info(state: State) -> IndexInfo:
     summary="Rebuild the index",
 )
 async def rebuild(state: State) -> JobAccepted:
-    if state.store.count() == 0:
-        raise ApiError(
-            409, "empty_store", "the FAQ store is empty; add FAQs (POST /v1/faqs) before rebuilding"
-        )
-    try:  # read and checked now, so a bad line is the caller's 422, not a failed job
-        state.settings.domain_words()
-    except ValueError as exc:
-        raise ApiError(
-            422, "invalid_domain_words", f"{exc}; fix the file, then rebuild again (nothing was built)"
-        ) from exc
-    try:
-        job = state.jobs.start()
-    except JobAlreadyRunningError as exc:
-        raise ApiError(
-            409,
-            "rebuild_running",
-            f"rebuild {exc.job_id} is still running; follow it at /v1/index/jobs/{exc.job_id}",
-        ) from exc
+    job = await service.start_rebuild(state)
     return JobAccepted(job_id=job.job_id)
 
 

@@ -1,0 +1,274 @@
+"""What the API does, one async function per operation, over the running `ServiceState`.
+
+Routes validate, call one of these and shape the response; each function here decides where its
+work runs, so nothing slow or blocking runs on the event loop:
+- forward passes (search, rank, embed, a write's new vectors): the one encoder thread
+  (`ServiceState.run_in_encoder`, micro-batched for searches);
+- SQLite, Kiwi and other blocking work: the worker thread pool (`run_in_threadpool`). Store reads
+  never wait for writes (WAL readers, `indexing.store`); a store write waits in a worker thread,
+  never in the encoder thread, so searches go on while another process imports.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Literal, TypeVar
+
+import numpy as np
+from starlette.concurrency import run_in_threadpool
+
+from app.errors import ApiError
+from app.jobs import JobAlreadyRunningError, JobRecord
+from app.schemas import Hit, Matched, QueryTerm
+from app.state import ServiceState
+from indexing import searcher as search_api
+from indexing.rows import matched_text
+from indexing.store import FaqEntry, InvalidFaqEntryError, UpsertResult, normalize_id
+from models.bm25 import Bm25Stats
+from models.encoder import Encoded, Role
+from models.pooling import PoolingSpec, parse_pooling
+
+T = TypeVar("T")
+logger = logging.getLogger(__name__)
+
+WriteOutcome = Literal["inserted", "updated", "unchanged"]
+
+
+@dataclass(frozen=True)
+class Searched:
+    """One query's results: its hits and, when asked for, its terms with their BM25 weights."""
+
+    hits: list[Hit]
+    index_version: str
+    query_terms: list[QueryTerm] | None = None
+
+
+# -- search ------------------------------------------------------------------------------------
+
+
+def _min_score(state: ServiceState, asked: float | None) -> float | None:
+    """The request's min_score, else the server's (FAQSEARCH_MIN_SCORE); None: no cut."""
+    return asked if asked is not None else state.settings.min_score
+
+
+def _joined(
+    state: ServiceState, found: Sequence[Sequence[search_api.Hit]], min_score: float | None
+) -> list[list[Hit]]:
+    """Join each query's hits with their stored question, answer and the text that matched, in one
+    store read for all queries; an entry deleted meanwhile is dropped. A worker thread runs this."""
+    # min_score compares the dense cosine in every mode: the one score that is absolute
+    kept = [
+        [hit for hit in hits if min_score is None or (hit.cosine is not None and hit.cosine >= min_score)]
+        for hits in found
+    ]
+    entries = state.store.get_many(hit.id for hits in kept for hit in hits)
+    results = []
+    for hits in kept:
+        joined: list[Hit] = []
+        for hit in hits:
+            entry = entries.get(hit.id)
+            if entry is None:
+                continue
+            kind, index, text = matched_text(entry, hit.source)
+            joined.append(
+                Hit(
+                    id=entry.id,
+                    question=entry.question,
+                    answer=entry.answer,
+                    alternates=list(entry.alternates),
+                    score=hit.score,
+                    cosine=hit.cosine,
+                    rank=len(joined) + 1,
+                    matched=Matched(kind=kind, index=index, text=text),
+                    matched_terms=None,
+                )
+            )
+        results.append(joined)
+    return results
+
+
+def _explain(state: ServiceState, query: str, hits: list[Hit]) -> list[QueryTerm]:
+    """The query's morphemes with their BM25 weights, and per hit which of them its question has:
+    analysed with the index's domain words, so a synonym of a word in the question counts as matched."""
+    searcher = state.require_searcher()
+    analyzer = searcher.index.bm25.analyzer
+    query_morphemes, *hit_morphemes = analyzer.analyze([query, *(hit.question for hit in hits)])
+    weights = searcher.index.bm25.morpheme_weights(query_morphemes)
+    for hit, morphemes in zip(hits, hit_morphemes, strict=True):
+        present = {m.term for m in morphemes}
+        hit.matched_terms = [i for i, m in enumerate(query_morphemes) if m.term in present]
+    return [
+        QueryTerm(text=query[m.start : m.end], start=m.start, end=m.end, weight=round(float(w), 6))
+        for m, w in zip(query_morphemes, weights, strict=True)
+    ]
+
+
+async def search(
+    state: ServiceState,
+    queries: list[str],
+    top_k: int,
+    mode: str,
+    min_score: float | None,
+    *,
+    explain: bool = False,
+) -> list[Searched]:
+    """Hits of each (normalised) query, best first; `explain` adds each query's terms."""
+    state.require_searcher()
+    found, version = await state.batcher.search(queries, top_k, mode)
+    joined = await run_in_threadpool(_joined, state, found, _min_score(state, min_score))
+    results = []
+    for query, hits in zip(queries, joined, strict=True):
+        terms = await run_in_threadpool(_explain, state, query, hits) if explain else None
+        results.append(Searched(hits=hits, index_version=version, query_terms=terms))
+    return results
+
+
+# -- rank and embed ----------------------------------------------------------------------------
+
+
+def pooling_spec(state: ServiceState, name: str | None) -> PoolingSpec:
+    """The request's pooling (else FAQSEARCH_POOLING); a bad name is the request's 422."""
+    try:
+        return parse_pooling(name or state.settings.pooling)
+    except ValueError as exc:
+        raise ApiError(422, "invalid_request", f"pooling: {exc}") from exc
+
+
+async def _encode(
+    state: ServiceState, texts: Sequence[str], spec: PoolingSpec, bm25: Bm25Stats | None, role: Role
+) -> Encoded:
+    """A forward pass in the encoder thread. The encoder refuses what it cannot do with a
+    ValueError (a pooling deeper than the model, say): that is the request's fault, so a 422."""
+    try:
+        return await state.run_in_encoder(partial(state.encoder.encode, texts, spec, bm25=bm25, role=role))
+    except ValueError as exc:
+        raise ApiError(422, "invalid_request", f"pooling: {exc}") from exc
+
+
+def _rank_bm25(state: ServiceState, candidates: list[str]) -> Bm25Stats:
+    """Statistics for rank's BM25 pooling: the served index's, so that a candidate's score does not
+    depend on the other candidates sent with it; with no index served, fitted on the candidates."""
+    searcher = state.searcher
+    if searcher is not None:
+        return searcher.index.bm25
+    analyzer = state.analyzer()
+    weight = state.settings.function_word_weight
+    return Bm25Stats.fit(analyzer.terms(candidates), function_weight=weight, analyzer=analyzer)
+
+
+async def rank(
+    state: ServiceState,
+    spec: PoolingSpec,
+    query: str,
+    candidates: list[str],
+    client_gone: Callable[[], Awaitable[bool]],
+) -> np.ndarray:
+    """Cosine similarity of each candidate to the query -> [N]. BM25 pooling weighs tokens with the
+    served index's statistics (`_rank_bm25`); only with no index are they fitted on the candidates.
+    The candidates stand where the index's entries stand, so they get the entry prefix and the
+    query the query prefix: a candidate's score is what dense search over an index of the
+    candidates gives it.
+
+    The candidates go to the encoder thread a chunk of FAQSEARCH_BATCH_SIZE at a time, so searches
+    queued meanwhile run between two chunks rather than after the whole list (up to 1,000 long
+    sentences: a minute on a small CPU). A sentence's vector does not depend on its batch, so the
+    scores equal one call over everything. Between chunks the rank stops if `client_gone()`.
+    Repeated candidates are encoded once: equal texts get equal scores (not scores a rounding
+    apart) and keep their input order.
+    """
+    bm25 = await run_in_threadpool(_rank_bm25, state, candidates) if spec.needs_bm25 else None
+    query_vector = (await _encode(state, [query], spec, bm25, "query")).vectors[0]  # [H]
+    distinct = list(dict.fromkeys(candidates))
+    step = state.settings.batch_size
+    scores = np.empty(len(distinct), dtype=np.float32)  # [D]
+    for start in range(0, len(distinct), step):
+        if await client_gone():
+            logger.info(
+                "rank stopped after %d of %d candidates: the client disconnected", start, len(distinct)
+            )
+            raise ApiError(499, "client_closed_request", "the client closed the connection; the rank stopped")
+        chunk = distinct[start : start + step]
+        encoded = await _encode(state, chunk, spec, bm25, "entry")
+        scores[start : start + len(chunk)] = encoded.vectors @ query_vector  # [chunk]
+    position = {text: i for i, text in enumerate(distinct)}
+    return scores[[position[text] for text in candidates]]  # [N]
+
+
+async def embed(state: ServiceState, sentences: list[str], spec: PoolingSpec, role: Role) -> Encoded:
+    """Sentence vectors; BM25 pooling uses the served index's statistics, so they match its vectors."""
+    bm25 = state.require_searcher().index.bm25 if spec.needs_bm25 else None
+    return await _encode(state, sentences, spec, bm25, role)
+
+
+# -- FAQ reads and writes ----------------------------------------------------------------------
+
+
+async def list_faqs(state: ServiceState) -> list[FaqEntry]:
+    return await run_in_threadpool(state.store.all)
+
+
+async def get_faq(state: ServiceState, faq_id: str) -> FaqEntry:
+    entry = await run_in_threadpool(state.store.get, faq_id)
+    if entry is None:
+        raise ApiError(404, "not_found", f"no FAQ with id {faq_id!r}; list ids with GET /v1/faqs")
+    return entry
+
+
+async def upsert_faqs(state: ServiceState, entries: list[FaqEntry]) -> UpsertResult:
+    """Store the entries (all or nothing), then index them, so they are searchable when this returns.
+    The store write waits for other writers in a worker thread (a `StoreBusyError`, 503, once it
+    has waited FAQSEARCH_WRITE_WAIT_S); only the encoding of the new rows takes the encoder thread."""
+    try:
+        result = await run_in_threadpool(state.store.upsert_many, entries)
+    except InvalidFaqEntryError as exc:
+        raise ApiError(
+            422, "invalid_faq", f"{exc}; fix these entries and send them again (nothing was written)"
+        ) from exc
+    await state.run_in_encoder(state.sync_index, [entry.id for entry in entries])
+    return result
+
+
+async def put_faq(state: ServiceState, entry: FaqEntry) -> tuple[FaqEntry, WriteOutcome]:
+    """Create or replace one entry -> (the entry as stored, what the write did)."""
+    result = await upsert_faqs(state, [entry])
+    stored = await run_in_threadpool(state.store.get, entry.id)
+    if stored is None:  # deleted by a concurrent request between the write and this read
+        raise ApiError(409, "conflict", f"FAQ {entry.id!r} was deleted while it was written; send it again")
+    return stored, "inserted" if result.inserted else "updated" if result.updated else "unchanged"
+
+
+async def delete_faq(state: ServiceState, faq_id: str) -> str:
+    """Delete one entry from the store and the index -> its id as stored ("  lead" deletes "lead")."""
+    removed = await run_in_threadpool(state.store.delete_many, [faq_id])
+    await state.run_in_encoder(state.sync_index, [faq_id])
+    if not removed:
+        raise ApiError(404, "not_found", f"no FAQ with id {faq_id!r}; nothing was deleted")
+    return normalize_id(faq_id)
+
+
+# -- rebuilds ----------------------------------------------------------------------------------
+
+
+async def start_rebuild(state: ServiceState) -> JobRecord:
+    """Start a rebuild job; refused at once (not as a failed job) when it could only fail."""
+    if await run_in_threadpool(state.store.count) == 0:
+        raise ApiError(
+            409, "empty_store", "the FAQ store is empty; add FAQs (POST /v1/faqs) before rebuilding"
+        )
+    try:  # read and checked now, so a bad line is the caller's 422, not a failed job
+        await run_in_threadpool(state.settings.domain_words)
+    except ValueError as exc:
+        raise ApiError(
+            422, "invalid_domain_words", f"{exc}; fix the file, then rebuild again (nothing was built)"
+        ) from exc
+    try:
+        return state.jobs.start()
+    except JobAlreadyRunningError as exc:
+        raise ApiError(
+            409,
+            "rebuild_running",
+            f"rebuild {exc.job_id} is still running; follow it at /v1/index/jobs/{exc.job_id}",
+        ) from exc
