@@ -14,7 +14,6 @@ def served(shared_served):
 
 BAD_REQUESTS = [
     # (path, body, status, code, words the message must contain)
-    ("/v1/search", {"query": ""}, 422, "invalid_request", ["query", "at least 1 character"]),
     ("/v1/search", {"query": "   \t\n"}, 422, "empty_text", ["query is empty"]),
     ("/v1/search", {"query": "\u200b\u0000"}, 422, "empty_text", ["query is empty"]),
     (
@@ -90,6 +89,20 @@ def test_bad_requests_get_a_clear_4xx(served, path, body, status, code, words):
     assert error["code"] == code
     for word in words:
         assert word in error["message"], (word, error["message"])
+
+
+EMPTY_QUERY = {
+    "code": "empty_text",
+    "message": "query is empty (or only spaces/control characters); send some text",
+}
+
+
+@pytest.mark.parametrize("path", ["/v1/search", "/v1/rank"])
+@pytest.mark.parametrize("query", ["", "   \t\n"])
+def test_an_empty_query_and_a_blank_one_get_the_same_error(served, path, query):
+    body = {"query": query} if path == "/v1/search" else {"query": query, "candidates": ["주차"]}
+    response = served.client.post(path, json=body)
+    assert (response.status_code, response.json()) == (422, {"error": EMPTY_QUERY})
 
 
 def test_malformed_json_nan_and_wrong_content(served):
