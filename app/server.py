@@ -4,8 +4,13 @@ damaged store is a one-line error, not a failed application startup), then run u
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 from faqsearch.settings import Settings
+
+# What `faqsearch serve` gives uvicorn beyond host and port (tests start their servers with it too):
+# the httptools parser that answers a too-long URL in JSON (app.http_protocol).
+UVICORN_OPTIONS: dict[str, Any] = {"http": "app.http_protocol:JsonErrorHttpToolsProtocol"}
 
 
 def run_server(settings: Settings, *, host: str, port: int) -> None:
@@ -38,4 +43,5 @@ def run_server(settings: Settings, *, host: str, port: int) -> None:
         port=port,
         log_level="info",
         access_log=settings.access_log,
+        **UVICORN_OPTIONS,
     )

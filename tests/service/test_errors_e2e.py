@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from service_helpers import AUTH
+from service_helpers import AUTH, start_server
 
 
 @pytest.fixture
@@ -248,3 +248,47 @@ def test_writes_validate_their_bodies(served):
     assert response.status_code == 422 and "answer" in response.json()["error"]["message"]
     response = served.client.post("/v1/faqs", json={"faqs": [{"question": "a"}]}, headers=AUTH)
     assert response.status_code == 422 and "faqs[0].id" in response.json()["error"]["message"]
+
+
+def _raw_get(url: str, path: bytes) -> tuple[int, dict[str, str], bytes]:
+    """GET over a plain socket: httpx refuses URLs this long before sending them."""
+    import socket
+    from urllib.parse import urlsplit
+
+    address = urlsplit(url)
+    with socket.create_connection((address.hostname, address.port), timeout=30) as sock:
+        sock.sendall(b"GET " + path + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = {name.lower(): value for name, _, value in (line.partition(": ") for line in lines)}
+    return int(status_line.split()[1]), headers, body
+
+
+def test_a_too_long_url_gets_414_in_json(tmp_path, tiny_encoder):
+    import json
+
+    from app.main import create_app
+    from app.server import UVICORN_OPTIONS
+    from faqsearch.settings import Settings
+
+    app = create_app(Settings(data_dir=tmp_path, model=tiny_encoder.name), encoder=tiny_encoder)
+    server, thread, url = start_server(app, **UVICORN_OPTIONS)
+    try:
+        status, headers, body = _raw_get(url, b"/" + b"a" * 100_000)
+        assert (status, headers["content-type"]) == (414, "application/json")
+        assert json.loads(body) == {
+            "error": {
+                "code": "uri_too_long",
+                "message": "the URL is longer than 65535 bytes; send long text in a POST body "
+                "(e.g. POST /v1/search), not in the URL",
+            }
+        }
+        # A long URL the parser takes still reaches the app: its usual 404.
+        status, headers, body = _raw_get(url, b"/" + b"a" * 60_000)
+        assert (status, json.loads(body)["error"]["code"]) == (404, "not_found")
+    finally:
+        server.should_exit = True  # type: ignore[attr-defined]
+        thread.join(timeout=30)
