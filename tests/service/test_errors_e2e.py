@@ -290,5 +290,5 @@ def test_a_too_long_url_gets_414_in_json(tmp_path, tiny_encoder):
         status, headers, body = _raw_get(url, b"/" + b"a" * 60_000)
         assert (status, json.loads(body)["error"]["code"]) == (404, "not_found")
     finally:
-        server.should_exit = True  # type: ignore[attr-defined]
+        server.should_exit = True
         thread.join(timeout=30)
