@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import logging
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -104,6 +105,9 @@ class RebuildJobs:
 
     def _run(self, job: JobRecord) -> None:
         job.state = "running"
+        # INFO lines an operator can follow a rebuild by (indexing.build logs the entry count).
+        logger.info("index rebuild %s started", job.job_id)
+        started = time.perf_counter()
 
         def progress(done: int, total: int) -> None:
             if self._stopping.is_set():
@@ -115,12 +119,22 @@ class RebuildJobs:
             self._on_built(index)
             job.index_version = index.version
             job.state = "succeeded"
+            logger.info(
+                "index rebuild %s succeeded: %s, %d entries, %d rows, %.1f s",
+                job.job_id,
+                index.version,
+                index.count,
+                index.manifest.get("row_count", 0),
+                time.perf_counter() - started,
+            )
         except JobCancelledError as exc:
             logger.warning("index rebuild %s stopped: %s", job.job_id, exc)
             job.error = str(exc)
             job.state = "failed"
         except Exception as exc:  # recorded for the client; the served index is untouched
-            logger.exception("index rebuild %s failed", job.job_id)
+            logger.exception(
+                "index rebuild %s failed after %.1f s", job.job_id, time.perf_counter() - started
+            )
             job.error = str(exc) or type(exc).__name__
             if isinstance(exc, OSError):  # the disk said no: say what to check before trying again
                 job.error += (

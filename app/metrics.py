@@ -88,7 +88,18 @@ class RequestMetricsMiddleware:
         try:
             await self.app(scope, receive, send_and_record_status)
         finally:
-            route = scope.get("route")
-            # path_format drops convertors: `/v1/faqs/{faq_id}` for `/v1/faqs/{faq_id:path}`.
-            template = getattr(route, "path_format", None) or getattr(route, "path", None) or "unmatched"
+            template = _route_template(scope)
             self.metrics.observe_request(template, scope["method"], status, time.perf_counter() - started)
+
+
+def _route_template(scope: dict) -> str:
+    """The template of the route that answered, or "unmatched" when none did."""
+    route = scope.get("route")
+    if route is None and "endpoint" in scope:
+        # FastAPI's router names the route only for its own API routes; /docs, /openapi.json and
+        # /redoc are plain Starlette routes that leave just their endpoint in the scope.
+        router = scope.get("router")
+        routes = getattr(router, "routes", ())
+        route = next((r for r in routes if getattr(r, "endpoint", None) is scope["endpoint"]), None)
+    # path_format drops convertors: `/v1/faqs/{faq_id}` for `/v1/faqs/{faq_id:path}`.
+    return getattr(route, "path_format", None) or getattr(route, "path", None) or "unmatched"

@@ -7,9 +7,10 @@ limits that depend on settings are checked in `app.deps`.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 from indexing.store import MAX_ALTERNATES
 
@@ -25,11 +26,25 @@ class StrictBody(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid")
 
 
+def _unicode_text(text: str) -> str:
+    """Refuse a lone surrogate as pydantic's own string_unicode error (app.errors words it)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise PydanticCustomError("string_unicode", "not valid Unicode text") from None
+    return text
+
+
+# No min_length: emptiness is checked after normalisation (app.deps.checked_text), so "" and "   "
+# get the same empty_text error. The schema still says some text is needed.
+QueryText = Annotated[str, AfterValidator(_unicode_text), Field(json_schema_extra={"minLength": 1})]
+
+
 # -- search ---------------------------------------------------------------------------------------
 
 
 class SearchRequest(StrictBody):
-    query: str = Field(min_length=1, description="The question, in any normalisation form (NFC/NFD).")
+    query: QueryText = Field(description="The question, in any normalisation form (NFC/NFD).")
     top_k: int = Field(10, ge=1, le=MAX_TOP_K, description="Most hits to return.")
     mode: SearchMode | None = Field(
         None, description="dense | bm25 | hybrid. Default: FAQSEARCH_SEARCH_MODE."
@@ -160,7 +175,7 @@ class BatchSearchResponse(BaseModel):
 
 
 class RankRequest(StrictBody):
-    query: str = Field(min_length=1)
+    query: QueryText
     candidates: list[str] = Field(min_length=1, max_length=MAX_RANK_CANDIDATES)
     pooling: str | None = Field(
         None,

@@ -3,13 +3,38 @@ damaged store is a one-line error, not a failed application startup), then run u
 
 from __future__ import annotations
 
+import socket
 import sys
+from typing import Any
 
 from faqsearch.settings import Settings
+
+# What `faqsearch serve` gives uvicorn beyond host and port (tests start their servers with it too):
+# the httptools parser that answers a too-long URL in JSON (app.http_protocol).
+UVICORN_OPTIONS: dict[str, Any] = {"http": "app.http_protocol:JsonErrorHttpToolsProtocol"}
+
+
+def check_port(host: str, port: int) -> None:
+    """Exit 2 at once when host:port cannot be bound, before the model takes seconds to load.
+    SO_REUSEADDR as uvicorn sets it: a port left in TIME_WAIT is free, one listened on is not."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((host, port))
+    except OSError as exc:
+        print(
+            f"error: cannot listen on {host}:{port} ({exc.strerror or exc}); another process may be "
+            "using the port: stop it, or choose another port with --port or FAQSEARCH_PORT",
+            file=sys.stderr,
+        )
+        raise SystemExit(2) from exc
 
 
 def run_server(settings: Settings, *, host: str, port: int) -> None:
     import logging
+
+    check_port(host, port)
 
     # The service's own lines (threads, encoder, snapshot follow) in uvicorn's format.
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(message)s")
@@ -38,4 +63,5 @@ def run_server(settings: Settings, *, host: str, port: int) -> None:
         port=port,
         log_level="info",
         access_log=settings.access_log,
+        **UVICORN_OPTIONS,
     )

@@ -137,14 +137,9 @@ index_cli = typer.Typer(help="Build and manage index snapshots.", no_args_is_hel
 cli.add_typer(faqs_cli, name="faqs")
 cli.add_typer(index_cli, name="index")
 
-DirOption = Annotated[
-    Path | None,
-    typer.Option("--index", help="Data directory of the FAQ collection. Default: FAQSEARCH_DATA_DIR."),
-]
-OutOption = Annotated[
-    Path | None,
-    typer.Option("--out", help="Data directory of the FAQ collection. Default: FAQSEARCH_DATA_DIR."),
-]
+# One name for the data directory in every command; the older --index and --out still work.
+_DATA_DIR_HELP = "Data directory of the FAQ collection. Default: FAQSEARCH_DATA_DIR."
+DirOption = Annotated[Path | None, typer.Option("--data-dir", "--index", "--out", help=_DATA_DIR_HELP)]
 
 
 def data_dir_of(option: Path | None) -> Path:
@@ -179,23 +174,21 @@ def faqs_import(
             help="CSV or TSV (UTF-8 or CP949), JSONL or XLSX: id, question[, answer][, category]."
         ),
     ],
-    out: OutOption = None,
+    data_dir: DirOption = None,
 ) -> None:
     """Import (upsert by id) FAQ entries; a file with any bad row changes nothing."""
     from indexing.faq_import import import_faqs
-    from indexing.store import FaqStore
-
-    from indexing.store import StoreBusyError
+    from indexing.store import FaqStore, StoreBusyError
 
     try:
-        with FaqStore.open(data_dir_of(out), write_wait_s=get_settings().write_wait_s) as store:
+        with FaqStore.open(data_dir_of(data_dir), write_wait_s=get_settings().write_wait_s) as store:
             result = import_faqs(store, file)
             total = store.count()
     except (ValueError, OSError, StoreBusyError) as exc:
         raise fail(str(exc)) from exc
     typer.echo(
         f"imported {file}: {result.inserted} new, {result.updated} updated, {result.unchanged} unchanged; "
-        f"{total} entries in {data_dir_of(out)}",
+        f"{total} entries in {data_dir_of(data_dir)}",
         err=True,
     )
 
@@ -205,7 +198,7 @@ def index_build(
     faqs: Annotated[
         Path | None, typer.Option("--faqs", help="Import this FAQ file first (upsert by id).")
     ] = None,
-    out: OutOption = None,
+    data_dir: DirOption = None,
     model: ModelOption = None,
     pooling: PoolingOption = None,
     index_type: Annotated[
@@ -221,7 +214,7 @@ def index_build(
     from models.pooling import parse_pooling
 
     settings = get_settings()
-    data_dir = data_dir_of(out)
+    data_dir = data_dir_of(data_dir)
     try:
         spec = parse_pooling(pooling or settings.pooling)
         params = IndexParams(type=index_type or settings.index_type)
@@ -259,7 +252,7 @@ def index_list(index: DirOption = None) -> None:
     data_dir = data_dir_of(index)
     if not data_dir.is_dir():  # a typo in the path, not an empty collection
         raise fail(
-            f"no data directory {data_dir}; set FAQSEARCH_DATA_DIR or --index to a collection's folder "
+            f"no data directory {data_dir}; set FAQSEARCH_DATA_DIR or --data-dir to a collection's folder "
             "(faqsearch index build --faqs FILE creates one)"
         )
     try:
@@ -286,7 +279,7 @@ def index_verify(index: DirOption = None) -> None:
     data_dir = data_dir_of(index)
     if not data_dir.is_dir():
         raise fail(
-            f"no data directory {data_dir}; set FAQSEARCH_DATA_DIR or --index to a collection's folder"
+            f"no data directory {data_dir}; set FAQSEARCH_DATA_DIR or --data-dir to a collection's folder"
         )
     snapshots = Snapshots(data_dir)
     try:
@@ -696,7 +689,7 @@ def serve(
     ] = None,
     model: ModelOption = None,
 ) -> None:
-    """Run the HTTP service (FastAPI + uvicorn) over the index in --index."""
+    """Run the HTTP service (FastAPI + uvicorn) over the index in --data-dir."""
     from app.server import run_server
 
     settings = get_settings()

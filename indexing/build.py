@@ -6,6 +6,7 @@ so a build that fails or is killed leaves the current snapshot untouched.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ from models.domain_words import DomainWords
 from models.encoder import Encoder
 from models.morphemes import analyzer_for
 from models.pooling import parse_pooling
+
+logger = logging.getLogger(__name__)
 
 ENCODE_CHUNK = 512  # sentences per progress step; each chunk is length-sorted and batched inside
 Progress = Callable[[int, int], None]  # (done, total)
@@ -194,6 +197,7 @@ def build_snapshot(
             f"the FAQ store in {data_dir} is empty; import FAQs first "
             "(faqsearch index build --faqs FILE, or faqsearch faqs import FILE)"
         )
+    logger.info("building an index of %d entries in %s", len(state.entries), data_dir)
     loaded, encode_seconds = index_from_entries(
         state.entries,
         encoder,

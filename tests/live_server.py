@@ -7,11 +7,13 @@ import threading
 import time
 
 
-def start_server(app, host: str = "127.0.0.1") -> tuple[object, threading.Thread, str]:
-    """uvicorn on `host` and a free port, in a daemon thread -> (server, thread, base url)."""
+def start_server(app, host: str = "127.0.0.1", **options: object) -> tuple[object, threading.Thread, str]:
+    """uvicorn on `host` and a free port, in a daemon thread -> (server, thread, base url).
+    `options`: more uvicorn.Config arguments (app.server.UVICORN_OPTIONS: as `faqsearch serve`)."""
     import uvicorn
 
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=0, log_level="warning", lifespan="on"))
+    config = uvicorn.Config(app, host=host, port=0, log_level="warning", lifespan="on", **options)  # type: ignore[arg-type]
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
     thread.start()
     deadline = time.monotonic() + 120

@@ -12,17 +12,37 @@ const MESSAGES = {
   noHits: "찾은 FAQ가 없습니다.",
 };
 
+// The API's error codes are stable; its messages are English and for developers. People get
+// Korean text for the codes a search can meet; any other code gets a generic line with the code.
+const ERROR_MESSAGES = {
+  empty_text: () => MESSAGES.empty,
+  text_too_long: () => `검색어가 너무 깁니다. ${input.maxLength > 0 ? `${input.maxLength}자 이하로` : "더 짧게"} 줄여 주세요.`,
+  not_ready: () => MESSAGES.notReady,
+  unauthorized: () => "이 서버는 검색에 API 키가 필요합니다. 관리자에게 문의해 주세요.",
+  reads_disabled: () => "이 서버는 지금 검색을 받지 않습니다. 관리자에게 문의해 주세요.",
+  rate_limited: () => "요청이 너무 많습니다. 잠시 후 다시 시도해 주세요.",
+  body_too_large: () => "검색어가 너무 깁니다. 더 짧게 줄여 주세요.",
+};
+const BUSY_MESSAGE = "서버가 바쁩니다. 잠시 후 다시 시도해 주세요."; // 429 or 503 without a known code
+
+function errorMessage(status, code) {
+  if (code && ERROR_MESSAGES[code]) return ERROR_MESSAGES[code]();
+  if (status === 429 || status === 503) return BUSY_MESSAGE;
+  return `${MESSAGES.failed} (오류 코드: ${code || `HTTP ${status}`})`;
+}
+
 const $ = (id) => document.getElementById(id);
 const form = $("search-form");
 const input = $("query");
-const button = $("search-button");
 const errorBox = $("error");
 const statusLine = $("status");
 const resultsSection = $("results-section");
 const results = $("results");
 
-// Only the newest search may draw: a slow answer to an older query must not replace a newer one.
+// The newest search always wins: a new one aborts the one in flight, and an answer to an older
+// request is never drawn. The input and button stay enabled so Enter always starts a search.
 let latestRequest = 0;
+let inFlight = null;
 
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -200,25 +220,30 @@ function renderResults(body, chars) {
 }
 
 async function search() {
+  const request = ++latestRequest;
+  if (inFlight) inFlight.abort();
+  inFlight = null;
   const chars = normalizeQuery(input.value);
   clearError();
   if (chars.length === 0) {
+    results.removeAttribute("aria-busy");
     showError(MESSAGES.empty);
     input.focus();
     return;
   }
-  const request = ++latestRequest;
+  const controller = new AbortController();
+  inFlight = controller;
   const payload = { query: chars.join(""), top_k: TOP_K, explain: true };
   const mode = selectedMode();
   if (mode) payload.mode = mode;
   statusLine.textContent = MESSAGES.searching;
   results.setAttribute("aria-busy", "true");
-  button.disabled = true;
   try {
     const response = await fetch("/v1/search", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify(payload),
+      signal: controller.signal,
     });
     const body = await response.json().catch(() => null);
     if (request !== latestRequest) return;
@@ -227,14 +252,16 @@ async function search() {
       return;
     }
     const error = (body && body.error) || {};
-    if (response.status === 503) showError(MESSAGES.notReady, error.message);
-    else if (error.code === "empty_text") showError(MESSAGES.empty);
-    else showError(`${MESSAGES.failed} (HTTP ${response.status})`, error.message || response.statusText);
+    // The server's own words follow where they help an operator: not ready, or a code we do not know.
+    const known = error.code && ERROR_MESSAGES[error.code];
+    const detail = error.code === "not_ready" || !known ? error.message || response.statusText : "";
+    showError(errorMessage(response.status, error.code), detail);
   } catch {
+    // An aborted request was replaced by a newer one, which draws instead.
     if (request === latestRequest) showError(MESSAGES.network);
   } finally {
     if (request === latestRequest) {
-      button.disabled = false;
+      inFlight = null;
       results.removeAttribute("aria-busy");
     }
   }
@@ -245,9 +272,10 @@ form.addEventListener("submit", (event) => {
   search();
 });
 
-// Switching the mode searches again at once when there is something to search for.
+// Switching the mode searches again at once, for the text now in the box (not the last one
+// searched), when there is something to search for.
 for (const radio of form.querySelectorAll('input[name="mode"]')) {
   radio.addEventListener("change", () => {
-    if (input.value.trim()) search();
+    if (normalizeQuery(input.value).length) search();
   });
 }

@@ -92,3 +92,37 @@ def test_serve_over_a_damaged_store_is_a_one_line_error(tmp_path, model_path):
     assert result.stderr.startswith(f"error: cannot open FAQ store {tmp_path / 'faqs.sqlite3'}: ")
     assert "faqsearch faqs import FILE" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_serve_on_a_taken_port_says_so_before_loading_the_model(tmp_path, model_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {**os.environ, "HF_HUB_OFFLINE": "1", "FAQSEARCH_MODEL": str(model_path)}
+        started = time.monotonic()
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "faqsearch.cli",
+                "serve",
+                "--data-dir",
+                str(tmp_path),
+                "--port",
+                str(port),
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        seconds = time.monotonic() - started
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"error: cannot listen on 127.0.0.1:{port} (Address already in use); another process may be "
+        "using the port: stop it, or choose another port with --port or FAQSEARCH_PORT\n"
+    )
+    # Before the model loads (about 8 s for the real one): no encoder line was logged.
+    assert "encoder" not in result.stdout + result.stderr
+    assert seconds < 8, seconds

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from service_helpers import AUTH
+from service_helpers import AUTH, start_server
 
 
 @pytest.fixture
@@ -14,7 +14,6 @@ def served(shared_served):
 
 BAD_REQUESTS = [
     # (path, body, status, code, words the message must contain)
-    ("/v1/search", {"query": ""}, 422, "invalid_request", ["query", "at least 1 character"]),
     ("/v1/search", {"query": "   \t\n"}, 422, "empty_text", ["query is empty"]),
     ("/v1/search", {"query": "\u200b\u0000"}, 422, "empty_text", ["query is empty"]),
     (
@@ -90,6 +89,20 @@ def test_bad_requests_get_a_clear_4xx(served, path, body, status, code, words):
     assert error["code"] == code
     for word in words:
         assert word in error["message"], (word, error["message"])
+
+
+EMPTY_QUERY = {
+    "code": "empty_text",
+    "message": "query is empty (or only spaces/control characters); send some text",
+}
+
+
+@pytest.mark.parametrize("path", ["/v1/search", "/v1/rank"])
+@pytest.mark.parametrize("query", ["", "   \t\n"])
+def test_an_empty_query_and_a_blank_one_get_the_same_error(served, path, query):
+    body = {"query": query} if path == "/v1/search" else {"query": query, "candidates": ["주차"]}
+    response = served.client.post(path, json=body)
+    assert (response.status_code, response.json()) == (422, {"error": EMPTY_QUERY})
 
 
 def test_malformed_json_nan_and_wrong_content(served):
@@ -193,13 +206,18 @@ def test_unknown_routes_and_methods(served):
     assert served.client.get("/v1/index/jobs/nope").status_code == 404
 
 
+BODY_TOO_LARGE = {
+    "code": "body_too_large",
+    "message": "the request body is larger than 4096 bytes; send fewer or shorter items "
+    "(the server's limit is FAQSEARCH_MAX_BODY_BYTES)",
+}
+
+
 def test_bodies_over_the_limit_get_413_whether_declared_or_streamed(serve):
     served = serve(max_body_bytes=4096)
     big = {"sentences": ["가나다라마바사" * 100] * 3}
     declared = served.client.post("/v1/embed", json=big)
-    assert declared.status_code == 413
-    assert declared.json()["error"]["code"] == "body_too_large"
-    assert "4096 bytes" in declared.json()["error"]["message"]
+    assert (declared.status_code, declared.json()) == (413, {"error": BODY_TOO_LARGE})
 
     def chunks():  # no content-length: the server must count what streams in
         yield b'{"sentences": ["'
@@ -208,7 +226,10 @@ def test_bodies_over_the_limit_get_413_whether_declared_or_streamed(serve):
         yield b'"]}'
 
     streamed = served.client.post("/v1/embed", content=chunks(), headers={"content-type": "application/json"})
-    assert streamed.status_code == 413 and streamed.json()["error"]["code"] == "body_too_large"
+    assert (streamed.status_code, streamed.json()) == (413, {"error": BODY_TOO_LARGE})
+    # One format whichever way the limit was found: the same bytes, the same content type.
+    assert streamed.content == declared.content
+    assert streamed.headers["content-type"] == declared.headers["content-type"] == "application/json"
     assert served.client.post("/v1/search", json={"query": "주차"}).status_code == 200
 
 
@@ -227,3 +248,47 @@ def test_writes_validate_their_bodies(served):
     assert response.status_code == 422 and "answer" in response.json()["error"]["message"]
     response = served.client.post("/v1/faqs", json={"faqs": [{"question": "a"}]}, headers=AUTH)
     assert response.status_code == 422 and "faqs[0].id" in response.json()["error"]["message"]
+
+
+def _raw_get(url: str, path: bytes) -> tuple[int, dict[str, str], bytes]:
+    """GET over a plain socket: httpx refuses URLs this long before sending them."""
+    import socket
+    from urllib.parse import urlsplit
+
+    address = urlsplit(url)
+    with socket.create_connection((address.hostname, address.port), timeout=30) as sock:
+        sock.sendall(b"GET " + path + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = {name.lower(): value for name, _, value in (line.partition(": ") for line in lines)}
+    return int(status_line.split()[1]), headers, body
+
+
+def test_a_too_long_url_gets_414_in_json(tmp_path, tiny_encoder):
+    import json
+
+    from app.main import create_app
+    from app.server import UVICORN_OPTIONS
+    from faqsearch.settings import Settings
+
+    app = create_app(Settings(data_dir=tmp_path, model=tiny_encoder.name), encoder=tiny_encoder)
+    server, thread, url = start_server(app, **UVICORN_OPTIONS)
+    try:
+        status, headers, body = _raw_get(url, b"/" + b"a" * 100_000)
+        assert (status, headers["content-type"]) == (414, "application/json")
+        assert json.loads(body) == {
+            "error": {
+                "code": "uri_too_long",
+                "message": "the URL is longer than 65535 bytes; send long text in a POST body "
+                "(e.g. POST /v1/search), not in the URL",
+            }
+        }
+        # A long URL the parser takes still reaches the app: its usual 404.
+        status, headers, body = _raw_get(url, b"/" + b"a" * 60_000)
+        assert (status, json.loads(body)["error"]["code"]) == (404, "not_found")
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)

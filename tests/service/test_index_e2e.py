@@ -196,3 +196,36 @@ def test_a_snapshot_switched_elsewhere_that_does_not_match_is_refused(
     assert caplog.text.count("was made current elsewhere but is not served") == 1
     assert client.get("/readyz").json()["index_version"] == "v000001"
     assert client.post("/v1/search", json={"query": "비밀번호를 잊어버렸어요"}).status_code == 200
+
+
+def test_a_rebuild_logs_its_start_and_end(serve_tiny, tmp_path, caplog):
+    import logging
+    import re
+
+    caplog.set_level(logging.INFO)
+    client = serve_tiny(data_dir=tmp_path / "data").client
+    faqs = [
+        {
+            "id": "a",
+            "question": "비밀번호를 잊어버렸어요. 어떻게 찾나요?",
+            "answer": "로그인 화면에서 찾으세요.",
+        },
+        {"id": "b", "question": "회원 탈퇴는 어떻게 하나요?"},
+    ]
+    assert client.post("/v1/faqs", json={"faqs": faqs}, headers=AUTH).json()["inserted"] == 2
+    job = wait_for_job(client, client.post("/v1/index/rebuild", headers=AUTH).json()["job_id"])
+    assert job["state"] == "succeeded"
+
+    lines = [
+        (r.name, r.levelname, r.getMessage())
+        for r in caplog.records
+        if r.name in ("app.jobs", "indexing.build")
+    ]
+    assert lines[:2] == [
+        ("app.jobs", "INFO", f"index rebuild {job['job_id']} started"),
+        ("indexing.build", "INFO", f"building an index of 2 entries in {tmp_path / 'data'}"),
+    ]
+    assert len(lines) == 3 and lines[2][:2] == ("app.jobs", "INFO")
+    # Two questions and one answer: three rows.
+    pattern = rf"index rebuild {job['job_id']} succeeded: v000001, 2 entries, 3 rows, \d+\.\d s"
+    assert re.fullmatch(pattern, lines[2][2]), lines[2]

@@ -10,8 +10,12 @@ from app.jobs import JobAlreadyRunningError, RebuildJobs
 
 
 class FakeIndex:
+    """What RebuildJobs reads of a LoadedIndex: its version, entry count and manifest."""
+
     def __init__(self, version: str) -> None:
         self.version = version
+        self.count = 2
+        self.manifest = {"row_count": 3}
 
 
 def test_a_job_reports_progress_and_hands_over_the_built_index():
@@ -92,3 +96,27 @@ def test_shutdown_stops_a_running_job_at_its_next_progress_step():
     record = jobs.get(job.job_id)
     assert record.state == "failed" and "shut down" in record.error
     assert served == []
+
+
+def test_a_failed_build_is_logged_as_an_error_with_its_job(caplog):
+    import logging
+    import re
+
+    def build(progress):
+        raise ValueError("the FAQ store is empty; import FAQs first")
+
+    caplog.set_level(logging.INFO, logger="app.jobs")
+    jobs = RebuildJobs(build, lambda index: None)
+    job = jobs.start()
+    jobs.join(10)
+    records = [r for r in caplog.records if r.name == "app.jobs"]
+    assert (records[0].levelname, records[0].getMessage()) == (
+        "INFO",
+        f"index rebuild {job.job_id} started",
+    )
+    assert records[1].levelname == "ERROR" and len(records) == 2
+    assert re.fullmatch(rf"index rebuild {job.job_id} failed after \d+\.\d s", records[1].getMessage())
+    assert (
+        records[1].exc_info is not None
+        and str(records[1].exc_info[1]) == "the FAQ store is empty; import FAQs first"
+    )

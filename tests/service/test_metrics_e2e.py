@@ -35,3 +35,25 @@ def test_metrics_count_requests_batches_and_index(serve):
     assert _value(text, "faqsearch_index_entries") == 308
     assert _value(text, "faqsearch_index_version") == 1
     assert client.get("/metrics").headers["content-type"].startswith("text/plain")
+
+
+def test_docs_and_the_favicon_are_counted_under_their_routes(serve_tiny):
+    client = serve_tiny().client
+    for path in ("/docs", "/openapi.json", "/favicon.ico"):
+        assert client.get(path).status_code == 200, path
+    assert client.get("/nothing").status_code == 404
+    text = client.get("/metrics").text
+    for route in ("/docs", "/openapi.json", "/favicon.ico"):
+        assert _value(text, "faqsearch_requests_total", method="GET", route=route, status="200") == 1
+    assert _value(text, "faqsearch_requests_total", method="GET", route="unmatched", status="404") == 1
+    assert 'route="unmatched",status="200"' not in text
+
+
+def test_the_favicon_is_the_bundled_svg(serve_tiny):
+    from app.routes.page import STATIC_DIR
+
+    response = serve_tiny().client.get("/favicon.ico")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "image/svg+xml"
+    assert response.content == (STATIC_DIR / "favicon.svg").read_bytes()
+    assert response.content.startswith(b'<svg xmlns="http://www.w3.org/2000/svg"')

@@ -4,6 +4,7 @@ for the same request, so the page can neither invent hits nor mis-shade terms.""
 
 from __future__ import annotations
 
+import contextlib
 import re
 
 import httpx
@@ -161,3 +162,100 @@ def test_page_assets_are_served_and_not_in_the_api_schema(page_url):
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
     paths = httpx.get(f"{page_url}/openapi.json").json()["paths"]
     assert "/" not in paths and not any(p.startswith("/static") for p in paths)
+
+
+SECOND_QUERY = "아이디를 잊어버렸어요"
+
+
+def test_the_newest_query_wins_over_one_still_in_flight(page, page_url):
+    """Enter while a search is in flight starts the new one; the old answer is never drawn. The
+    first request is held in the browser (its real answer from the server arrives late)."""
+    held: list = []
+
+    def hold_the_first(route):
+        if not held:
+            held.append(route)  # answered after the second search has drawn
+        else:
+            route.continue_()
+
+    page.route("**/v1/search", hold_the_first)
+    page.goto(page_url)
+    search(page, QUERY)
+    page.wait_for_function("() => document.querySelector('#results').getAttribute('aria-busy') === 'true'")
+    assert page.get_by_test_id("search-button").is_enabled()
+    search(page, SECOND_QUERY)
+    expected = [h["id"] for h in api_search(page_url, query=SECOND_QUERY)["hits"]]
+    assert expected[0] != FIRST_HIT[0]
+    expect(page.get_by_test_id("hit").first).to_have_attribute("data-id", expected[0])
+    assert [h[0] for h in shown_hits(page)] == expected
+    # The first request was aborted; letting its real answer through now changes nothing.
+    with contextlib.suppress(Exception):  # the browser may have dropped the aborted request already
+        held[0].continue_()
+    page.wait_for_timeout(1000)
+    assert [h[0] for h in shown_hits(page)] == expected
+    expect(page.get_by_test_id("error")).to_be_hidden()
+
+
+def test_switching_the_mode_searches_the_text_now_in_the_box(page, page_url):
+    page.goto(page_url)
+    search(page, QUERY)
+    expect(page.get_by_test_id("hit").first).to_have_attribute("data-id", FIRST_HIT[0])
+    page.get_by_label("검색어").fill(SECOND_QUERY)  # typed, not yet searched
+    page.get_by_test_id("mode-bm25").check()
+    expect(page.get_by_test_id("result-mode")).to_have_text("bm25")
+    expected = api_search(page_url, query=SECOND_QUERY, mode="bm25")
+    expect(page.get_by_test_id("hit").first).to_have_attribute("data-id", expected["hits"][0]["id"])
+    assert [h[0] for h in shown_hits(page)] == [h["id"] for h in expected["hits"]]
+
+
+def test_the_input_stops_at_the_servers_query_limit(page, page_url):
+    from faqsearch.settings import Settings
+
+    page.goto(page_url)
+    limit = Settings().max_query_chars
+    assert page.get_by_label("검색어").get_attribute("maxlength") == str(limit) == "1000"
+    page.get_by_label("검색어").fill("가" * (limit + 5))
+    assert len(page.get_by_label("검색어").input_value()) == limit
+
+
+def test_a_too_long_query_shows_a_korean_message(page, page_url):
+    page.goto(page_url)
+    # A script (or a paste the browser let through) can still set a longer value than maxlength.
+    page.get_by_label("검색어").evaluate("el => { el.value = '가'.repeat(1001); }")
+    page.get_by_label("검색어").press("Enter")
+    error = page.get_by_role("alert")
+    expect(error).to_have_text("검색어가 너무 깁니다. 1000자 이하로 줄여 주세요.")
+    assert page.get_by_test_id("hit").count() == 0
+
+
+def test_the_page_has_korean_text_for_the_apis_error_codes():
+    """Codes the browser tests cannot provoke against a real server (a key, a limit of requests)
+    still have Korean text, and an unknown code shows the code."""
+    from app.routes.page import STATIC_DIR
+
+    script = (STATIC_DIR / "search.js").read_text(encoding="utf-8")
+    for line in (
+        'unauthorized: () => "이 서버는 검색에 API 키가 필요합니다. 관리자에게 문의해 주세요."',
+        'reads_disabled: () => "이 서버는 지금 검색을 받지 않습니다. 관리자에게 문의해 주세요."',
+        'const BUSY_MESSAGE = "서버가 바쁩니다. 잠시 후 다시 시도해 주세요."',
+        "return `${MESSAGES.failed} (오류 코드: ${code || `HTTP ${status}`})`;",
+    ):
+        assert line in script, line
+
+
+def test_the_served_page_carries_the_configured_limit(tmp_path, tiny_encoder):
+    from live_server import start_server
+
+    from app.main import create_app
+    from faqsearch.settings import Settings
+
+    app = create_app(
+        Settings(data_dir=tmp_path, model=tiny_encoder.name, max_query_chars=77), encoder=tiny_encoder
+    )
+    server, thread, url = start_server(app)
+    try:
+        html = httpx.get(f"{url}/").text
+        assert html.count('maxlength="77"') == 1 and "{{max_query_chars}}" not in html
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
