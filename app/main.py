@@ -50,7 +50,7 @@ async def _follow_snapshots(state: ServiceState) -> None:
     rollback`, or `index build` beside the running server), within SNAPSHOT_POLL_S."""
     while True:
         await asyncio.sleep(SNAPSHOT_POLL_S)
-        if state.snapshot_switched_elsewhere() is not None:
+        if await run_in_threadpool(state.snapshot_switched_elsewhere) is not None:  # reads a file
             await state.run_in_encoder(state.follow_current_snapshot)
 
 

@@ -363,7 +363,7 @@ def test_a_rank_stops_encoding_when_its_client_disconnects(serve, real_encoder, 
             body = {"query": "배송 조회", "candidates": candidates, "pooling": "mean"}
             impatient.post("/v1/rank", json=body)
         deadline = time.monotonic() + 30
-        while not [r for r in caplog.records if r.name == "app.routes.search"]:
+        while not [r for r in caplog.records if r.name == "app.service"]:
             assert time.monotonic() < deadline, "the rank did not stop"
             time.sleep(0.02)
         stopped_after = len(passes)
@@ -372,7 +372,7 @@ def test_a_rank_stops_encoding_when_its_client_disconnects(serve, real_encoder, 
     finally:
         passes.remove()
         uvicorn_log.removeHandler(caplog.handler)
-    (record,) = [r for r in caplog.records if r.name == "app.routes.search"]
+    (record,) = [r for r in caplog.records if r.name == "app.service"]
     done = int(record.getMessage().split()[3])
     assert record.getMessage() == f"rank stopped after {done} of 1000 candidates: the client disconnected"
     assert record.levelno == logging.INFO and 0 < done < 600
