@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 
 from faqsearch.settings import Settings
+from models.errors import FaqsearchError
 
 
 def run_server(settings: Settings, *, host: str, port: int) -> None:
@@ -24,7 +25,7 @@ def run_server(settings: Settings, *, host: str, port: int) -> None:
     try:
         FaqStore.open(settings.data_dir).close()
         encoder = load_encoder(settings)
-    except (ValueError, OSError) as exc:
+    except (FaqsearchError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from exc
     startup = logging.getLogger("faqsearch")

@@ -23,6 +23,7 @@ from eval.vectors import TextVectors
 from indexing.rows import RowPolicy
 from indexing.store import FaqEntry
 from models.bm25 import Bm25Stats
+from models.errors import InvalidValueError
 
 if TYPE_CHECKING:
     from indexing.loaded_index import LoadedIndex
@@ -153,7 +154,7 @@ def parse_view(spec: str) -> CorpusView:
             value = -1.0
         if 0.0 < value <= 1.0:
             return CorpusView(rows=RowPolicy(answers=True, answer_weight=value))
-    raise ValueError(f"unknown entry view {spec!r}; valid: {VIEW_CHOICES}")
+    raise InvalidValueError(f"unknown entry view {spec!r}; valid: {VIEW_CHOICES}")
 
 
 def corpus_entries(testset: RankingSet, view: CorpusView | None = None) -> list[FaqEntry]:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from indexing.searcher import DEFAULT_HYBRID_WEIGHT, DEFAULT_RRF_K
+from models.errors import InvalidValueError, PoolingError
 from models.pooling import NAMED_VARIANTS, parse_pooling
 
 LEXICAL = "bm25_lexical"
@@ -62,8 +63,8 @@ class Variant:
         return self.kind != "dense"
 
 
-def _invalid(name: str, why: str) -> ValueError:
-    return ValueError(
+def _invalid(name: str, why: str) -> InvalidValueError:
+    return InvalidValueError(
         f"unknown variant {name!r} ({why}); valid: a pooling (METHOD or METHOD@LAYERS, e.g. "
         f"{', '.join(NAMED_VARIANTS)}), {LEXICAL}, rrf:POOLING[:k=K] or convex:POOLING[:w=W]; "
         f"'all' = {', '.join(ALL_VARIANTS)}"
@@ -82,7 +83,7 @@ def parse_variant(name: str) -> Variant:
     if ":" not in text:
         try:
             pooling = parse_pooling(text).name
-        except ValueError:
+        except PoolingError:
             raise _invalid(name, "not a pooling, lexical or hybrid name") from None
         return Variant(name=pooling, kind="dense", pooling=pooling)
     match = _HYBRID_RE.fullmatch(text)
@@ -91,7 +92,7 @@ def parse_variant(name: str) -> Variant:
     fusion = match["fusion"]
     try:
         pooling = parse_pooling(match["pooling"]).name
-    except ValueError:
+    except PoolingError:
         raise _invalid(name, f"no pooling {match['pooling']!r}") from None
     key, value = match["key"], match["value"]
     if key is not None and key != {"rrf": "k", "convex": "w"}[fusion]:

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from models.errors import FaqsearchError
+
 if TYPE_CHECKING:
     from indexing.rows import RowPolicy
     from models.domain_words import DomainWords
@@ -218,7 +220,7 @@ class Settings(BaseSettings):
         }
 
 
-class SettingsError(ValueError):
+class SettingsError(FaqsearchError, ValueError):
     """An FAQSEARCH_* variable holds a value that is not valid; the message names it and the fix."""
 
 

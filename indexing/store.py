@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from models.errors import FaqsearchError
 from models.text import normalize_multiline, normalize_text
 
 DB_FILE_NAME = "faqs.sqlite3"
@@ -107,11 +108,11 @@ class StoreSnapshot:
     content_hash: str
 
 
-class StoreOpenError(ValueError):
+class StoreOpenError(FaqsearchError, ValueError):
     """The FAQ store file cannot be opened as a faqsearch store; the message says what to do."""
 
 
-class InvalidFaqEntryError(ValueError):
+class InvalidFaqEntryError(FaqsearchError, ValueError):
     """Entries that cannot be stored. `problems` lists every reason, one string each."""
 
     def __init__(self, problems: list[str]) -> None:

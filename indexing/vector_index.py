@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from models.errors import InvalidValueError
+
 INDEX_TYPES = ("flat", "hnsw", "ivf")
 
 
@@ -33,7 +35,7 @@ class IndexParams:
 
     def __post_init__(self) -> None:
         if self.type not in INDEX_TYPES:
-            raise ValueError(f"unknown index type {self.type!r}; valid: {', '.join(INDEX_TYPES)}")
+            raise InvalidValueError(f"unknown index type {self.type!r}; valid: {', '.join(INDEX_TYPES)}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -7,6 +7,7 @@ import re
 import torch
 
 from models.cpu_features import CpuFeatures, cpu_features
+from models.errors import InvalidValueError
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "cuda:N")
 PRECISION_CHOICES = ("auto", "fp32", "bf16", "int8", "fp16")
@@ -25,17 +26,17 @@ def resolve_device(spec: str = "auto") -> torch.device:
         return torch.device("cpu")
     if re.fullmatch(r"cuda(:\d+)?", spec):
         if not torch.cuda.is_available():
-            raise ValueError(
+            raise InvalidValueError(
                 f"device {spec!r} was asked for but CUDA is not available here; "
                 "use device 'auto' or 'cpu' (FAQSEARCH_DEVICE)"
             )
         device = torch.device(spec)
         if device.index is not None and device.index >= torch.cuda.device_count():
-            raise ValueError(
+            raise InvalidValueError(
                 f"device {spec!r} does not exist: this machine has {torch.cuda.device_count()} CUDA device(s)"
             )
         return device
-    raise ValueError(f"unknown device {spec!r}; valid: {', '.join(DEVICE_CHOICES)}")
+    raise InvalidValueError(f"unknown device {spec!r}; valid: {', '.join(DEVICE_CHOICES)}")
 
 
 def resolve_precision(
@@ -48,19 +49,19 @@ def resolve_precision(
     chosen. Asked for explicitly, bf16 or int8 run on any CPU (emulated ones are slow, not wrong)."""
     precision = precision.strip().lower()
     if precision not in PRECISION_CHOICES:
-        raise ValueError(
+        raise InvalidValueError(
             f"unknown precision {precision!r} (FAQSEARCH_PRECISION); valid: {', '.join(PRECISION_CHOICES)}"
         )
     if device.type == "cuda":
         if precision == "int8":
-            raise ValueError(
+            raise InvalidValueError(
                 "precision 'int8' runs on CPU only; on a GPU use 'auto', 'bf16', 'fp16' or 'fp32'"
             )
         if precision == "auto":
             return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
         return precision
     if precision == "fp16":
-        raise ValueError(
+        raise InvalidValueError(
             f"precision 'fp16' needs a GPU; on {device.type} use 'auto', 'fp32', 'bf16' or 'int8'"
         )
     if precision != "auto":

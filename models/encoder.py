@@ -24,6 +24,7 @@ from models import threads
 from models.bm25 import Bm25Stats, token_weights
 from models.cpu_layout import lay_out_linear_weights_in_out, wants_in_out_layout
 from models.device import load_dtype, resolve_device, resolve_precision
+from models.errors import FaqsearchError, InvalidValueError, PoolingError
 from models.packed import PackedBert, supports_packing
 from models.pooling import PoolingSpec, parse_pooling, pool
 from models.text import normalize_sentences
@@ -37,7 +38,7 @@ Role = Literal["query", "entry"]
 ROLES: tuple[Role, ...] = ("query", "entry")
 
 
-class ModelLoadError(ValueError):
+class ModelLoadError(FaqsearchError, ValueError):
     """The model could not be loaded; the message says what to change."""
 
 
@@ -183,7 +184,7 @@ class Encoder:
         tokenizer_max = int(getattr(tokenizer, "model_max_length", model_max))
         limit = min(model_max, tokenizer_max) if tokenizer_max > 0 else model_max
         if max_length is not None and max_length > limit:
-            raise ValueError(f"max_length {max_length} exceeds the model's maximum of {limit} tokens")
+            raise InvalidValueError(f"max_length {max_length} exceeds the model's maximum of {limit} tokens")
         model.to(torch_device)
         model.eval()
         if torch_device.type == "cpu" and chosen != "fp32":
@@ -224,7 +225,7 @@ class Encoder:
 
     def prefix_of(self, role: Role) -> str:
         if role not in ROLES:
-            raise ValueError(f"unknown role {role!r}; valid: {', '.join(ROLES)}")
+            raise InvalidValueError(f"unknown role {role!r}; valid: {', '.join(ROLES)}")
         return self.prefix if role == "query" else self.entry_prefix
 
     def with_prefixes(self, *, prefix: str | None = None, entry_prefix: str | None = None) -> Encoder:
@@ -376,15 +377,15 @@ class Encoder:
         role: which prefix goes before the texts (`prefix_of`)."""
         specs = [p if isinstance(p, PoolingSpec) else parse_pooling(p) for p in poolings]
         if not specs:
-            raise ValueError("no pooling variant given")
+            raise PoolingError("no pooling variant given")
         for spec in specs:
             if spec.needs_bm25 and bm25 is None:
-                raise ValueError(
+                raise PoolingError(
                     f"pooling {spec.name!r} needs BM25 statistics fitted on the FAQ corpus; "
                     "pass a corpus (--corpus FILE) or use an index built with it"
                 )
             if -min(spec.layers) > self.num_layers + 1:
-                raise ValueError(
+                raise PoolingError(
                     f"pooling {spec.name!r} reaches layer {min(spec.layers)}, but the model has "
                     f"{self.num_layers} layers"
                 )

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 import torch
 
+from models.errors import PoolingError
+
 POOLING_METHODS = ("cls", "mean", "max", "bm25", "mean_with_padding")
 # The variants the evaluation scores by default; any name the grammar above accepts is valid.
 NAMED_VARIANTS = ("cls", "mean", "max", "mean_with_padding", "bm25", "mean@-2", "mean@last4", "bm25@last4")
@@ -55,8 +57,8 @@ class PoolingSpec:
         return PADDED_LENGTH if self.method == "mean_with_padding" else 0
 
 
-def _invalid(name: str, why: str) -> ValueError:
-    return ValueError(
+def _invalid(name: str, why: str) -> PoolingError:
+    return PoolingError(
         f"unknown pooling {name!r} ({why}); valid: METHOD or METHOD@LAYERS with METHOD one of "
         f"{', '.join(POOLING_METHODS)} and LAYERS -1, -2, ... or last2, last3, ...; "
         f"e.g. {', '.join(NAMED_VARIANTS)}"
@@ -100,7 +102,7 @@ def combine_layers(hidden_states: Sequence[torch.Tensor], layers: tuple[int, ...
     Callers that only need the last layer may pass just that one: L = 1.
     """
     if any(-index > len(hidden_states) for index in layers):
-        raise ValueError(
+        raise PoolingError(
             f"layers {list(layers)} asked for, but only {len(hidden_states)} hidden-state layers are "
             "available (embeddings + transformer layers); choose a layer within the model's depth"
         )

@@ -9,6 +9,7 @@ from app.errors import ApiError
 from app.jobs import JobAlreadyRunningError, JobRecord
 from app.routes import ERROR_RESPONSES
 from app.schemas import IndexInfo, Job, JobAccepted, JobProgress
+from models.errors import FaqsearchError
 
 router = APIRouter(prefix="/v1/index", tags=["index"], responses=ERROR_RESPONSES)
 
@@ -45,7 +46,7 @@ async def rebuild(state: State) -> JobAccepted:
         )
     try:  # read and checked now, so a bad line is the caller's 422, not a failed job
         state.settings.domain_words()
-    except ValueError as exc:
+    except FaqsearchError as exc:
         raise ApiError(
             422, "invalid_domain_words", f"{exc}; fix the file, then rebuild again (nothing was built)"
         ) from exc

@@ -34,6 +34,7 @@ from app.state import ServiceState
 from indexing import searcher as search_api
 from indexing.rows import matched_text
 from models.bm25 import Bm25Stats
+from models.errors import FaqsearchError, PoolingError
 from models.pooling import PoolingSpec, parse_pooling
 
 T = TypeVar("T")
@@ -124,16 +125,17 @@ async def search_batch(body: BatchSearchRequest, state: State) -> BatchSearchRes
 def _pooling(state: ServiceState, name: str | None) -> PoolingSpec:
     try:
         return parse_pooling(name or state.settings.pooling)
-    except ValueError as exc:
+    except PoolingError as exc:
         raise ApiError(422, "invalid_request", f"pooling: {exc}") from exc
 
 
 async def _encoding(work: Awaitable[T]) -> T:
-    """The encoder refuses what it cannot do with a ValueError (a pooling deeper than the model,
-    say): that is the request's fault, so a 422 with the encoder's message."""
+    """The encoder refuses what it cannot do with a FaqsearchError (a pooling deeper than the model,
+    say): that is the request's fault, so a 422 with the encoder's message. A plain ValueError is
+    a bug: a logged 500."""
     try:
         return await work
-    except ValueError as exc:
+    except FaqsearchError as exc:
         raise ApiError(422, "invalid_request", f"pooling: {exc}") from exc
 
 
