@@ -12,8 +12,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from indexing.store import MAX_ALTERNATES
+from models.options import Role, SearchMode
 
-SearchMode = Literal["dense", "bm25", "hybrid"]
 MAX_TOP_K = 100
 MAX_BATCH_QUERIES = 64
 MAX_RANK_CANDIDATES = 1000
@@ -200,7 +200,7 @@ class RankResponse(BaseModel):
 class EmbedRequest(StrictBody):
     sentences: list[str] = Field(min_length=1, max_length=MAX_EMBED_SENTENCES)
     pooling: str | None = None
-    role: Literal["query", "entry"] = Field(
+    role: Role = Field(
         "query",
         description="Which prefix goes before the sentences: the query prefix (FAQSEARCH_MODEL_PREFIX), "
         "or the entry prefix (FAQSEARCH_ENTRY_PREFIX), as the index's own entries are encoded.",

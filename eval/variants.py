@@ -20,12 +20,11 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from indexing.searcher import DEFAULT_HYBRID_WEIGHT, DEFAULT_RRF_K
 from models.errors import InvalidValueError, PoolingError
+from models.options import DEFAULT_FUSION, DEFAULT_HYBRID_WEIGHT, DEFAULT_RRF_K, FUSIONS, Fusion
 from models.pooling import NAMED_VARIANTS, parse_pooling
 
 LEXICAL = "bm25_lexical"
-HYBRID_FUSIONS = ("rrf", "convex")
 # What `--variants all` runs: every named pooling, lexical search, and hybrids of both fusions.
 ALL_VARIANTS: tuple[str, ...] = (
     *NAMED_VARIANTS,
@@ -37,7 +36,9 @@ ALL_VARIANTS: tuple[str, ...] = (
     "convex:bm25:w=0.8",  # what search_mode=hybrid does by default (eval/README.md)
 )
 
-_HYBRID_RE = re.compile(r"(?P<fusion>rrf|convex):(?P<pooling>[^:]+)(?::(?P<key>[kw])=(?P<value>[^:]+))?")
+_HYBRID_RE = re.compile(
+    rf"(?P<fusion>{'|'.join(FUSIONS)}):(?P<pooling>[^:]+)(?::(?P<key>[kw])=(?P<value>[^:]+))?"
+)
 
 Kind = Literal["dense", "lexical", "hybrid"]
 
@@ -49,7 +50,7 @@ class Variant:
     name: str
     kind: Kind
     pooling: str | None = None  # canonical pooling name; None for lexical
-    fusion: str = "rrf"
+    fusion: Fusion = DEFAULT_FUSION  # read by hybrid variants only, which name theirs
     rrf_k: int = DEFAULT_RRF_K
     weight: float = DEFAULT_HYBRID_WEIGHT
 

@@ -31,13 +31,17 @@ from indexing.store import FaqEntry, FaqStore, UpsertResult, normalize_id
 from models.domain_words import DomainWords
 from models.encoder import Encoder
 from models.errors import FaqsearchError, InvalidValueError
+from models.options import (
+    DEFAULT_FUSION,
+    DEFAULT_HYBRID_WEIGHT,
+    DEFAULT_RRF_K,
+    FUSIONS,
+    SEARCH_MODES,
+    Fusion,
+)
 from models.pooling import parse_pooling
 from models.text import normalize_sentences
 
-SEARCH_MODES = ("dense", "bm25", "hybrid")
-FUSIONS = ("rrf", "convex")
-DEFAULT_RRF_K = 60
-DEFAULT_HYBRID_WEIGHT = 0.8  # weight of the dense side in convex fusion; chosen in eval/README.md
 HYBRID_CANDIDATES = 100  # hits taken from each mode before fusion
 
 
@@ -159,7 +163,7 @@ class Searcher:
         store: FaqStore | None = None,
         *,
         rrf_k: int = DEFAULT_RRF_K,
-        fusion: str = "rrf",
+        fusion: Fusion = DEFAULT_FUSION,
         hybrid_weight: float = DEFAULT_HYBRID_WEIGHT,
     ) -> None:
         if rrf_k < 1:
@@ -182,7 +186,7 @@ class Searcher:
         pooling: str | None = None,
         rrf_k: int = DEFAULT_RRF_K,
         store: FaqStore | None = None,
-        fusion: str = "rrf",
+        fusion: Fusion = DEFAULT_FUSION,
         hybrid_weight: float = DEFAULT_HYBRID_WEIGHT,
         function_weight: float | None = None,
         words: DomainWords | None = None,

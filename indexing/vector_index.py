@@ -17,8 +17,7 @@ from typing import Any
 import numpy as np
 
 from models.errors import InvalidValueError
-
-INDEX_TYPES = ("flat", "hnsw", "ivf")
+from models.options import INDEX_TYPES
 
 
 @dataclass(frozen=True)

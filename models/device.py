@@ -8,9 +8,9 @@ import torch
 
 from models.cpu_features import CpuFeatures, cpu_features
 from models.errors import InvalidValueError
+from models.options import PRECISION_CHOICES
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "cuda:N")
-PRECISION_CHOICES = ("auto", "fp32", "bf16", "int8", "fp16")
 _DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 # CPU precisions that meet the quality rule on every bundled set (eval/README.md, "Precision"),
 # fastest first (docs/benchmarks.md); `auto` takes the first this CPU runs natively. fp32 last: always.

@@ -15,7 +15,7 @@ import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import torch
@@ -25,6 +25,7 @@ from models.bm25 import Bm25Stats, token_weights
 from models.cpu_layout import lay_out_linear_weights_in_out, wants_in_out_layout
 from models.device import load_dtype, resolve_device, resolve_precision
 from models.errors import FaqsearchError, InvalidValueError, PoolingError
+from models.options import ROLES, Role
 from models.packed import PackedBert, supports_packing
 from models.pooling import PoolingSpec, parse_pooling, pool
 from models.text import normalize_sentences
@@ -32,10 +33,6 @@ from models.text import normalize_sentences
 logger = logging.getLogger(__name__)
 
 E5_PREFIX = "query: "
-# What a text is to the model: a query (searches, /v1/embed by default) or an entry (the indexed
-# text of a FAQ, /v1/rank candidates). Asymmetric models want another prefix before each.
-Role = Literal["query", "entry"]
-ROLES: tuple[Role, ...] = ("query", "entry")
 
 
 class ModelLoadError(FaqsearchError, ValueError):
