@@ -26,7 +26,7 @@ from models.bm25 import Bm25Stats
 from models.encoder import Encoded, Encoder, Role
 from models.errors import FaqsearchError
 from models.morphemes import Analyzer, analyzer_for
-from models.pooling import PoolingSpec
+from models.pooling_spec import PoolingSpec
 
 logger = logging.getLogger(__name__)
 

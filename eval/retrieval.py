@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from indexing.loaded_index import LoadedIndex
     from indexing.searcher import Hit
     from models.encoder import Encoded, Encoder, Role
-    from models.pooling import PoolingSpec
+    from models.pooling_spec import PoolingSpec
 
 TOP_K = 10  # the deepest cut-off of the ranking metrics
 
@@ -76,7 +76,7 @@ class PrecomputedEncoder:
         role: Role = "query",
     ) -> Encoded:
         from models.encoder import Encoded
-        from models.pooling import PoolingSpec, parse_pooling
+        from models.pooling_spec import PoolingSpec, parse_pooling
         from models.text import normalize_sentences
 
         spec = pooling if isinstance(pooling, PoolingSpec) else parse_pooling(pooling)
@@ -204,7 +204,7 @@ def _with_pooling(index: LoadedIndex, encoder: Encoder, texts: list[str], poolin
     does it (`encode_entries`, `VectorIndex.build`) from its row texts; the lexical half is shared."""
     from indexing.build import encode_entries
     from indexing.vector_index import VectorIndex
-    from models.pooling import parse_pooling
+    from models.pooling_spec import parse_pooling
 
     spec = parse_pooling(pooling)
     vectors = encode_entries(encoder, texts, spec.name, index.bm25 if spec.needs_bm25 else None)

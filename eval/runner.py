@@ -171,7 +171,7 @@ def _poolings(variants: list[Variant]) -> list[str]:
 
 
 def _needs_bm25(poolings: list[str]) -> bool:
-    from models.pooling import parse_pooling
+    from models.pooling_spec import parse_pooling
 
     return any(parse_pooling(p).needs_bm25 for p in poolings)
 

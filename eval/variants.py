@@ -1,7 +1,7 @@
 """The evaluation variants: one grammar for every way the product can rank or compare sentences.
 
     VARIANT  POOLING               dense search, sentence vectors pooled with POOLING (the encoder's
-                                   grammar, `models.pooling`: cls, mean, max, bm25, mean_with_padding,
+                                   grammar, `models.pooling_spec`: cls, mean, max, bm25, mean_with_padding,
                                    optionally @-N or @lastN)
              bm25_lexical          lexical BM25 over Kiwi morphemes (search mode `bm25`), no neural model
              rrf:POOLING[:k=K]     hybrid: reciprocal rank fusion of dense POOLING and bm25_lexical
@@ -22,7 +22,7 @@ from typing import Literal
 
 from models.errors import InvalidValueError, PoolingError
 from models.options import DEFAULT_FUSION, DEFAULT_HYBRID_WEIGHT, DEFAULT_RRF_K, FUSIONS, Fusion
-from models.pooling import NAMED_VARIANTS, parse_pooling
+from models.pooling_spec import NAMED_VARIANTS, parse_pooling
 
 LEXICAL = "bm25_lexical"
 # What `--variants all` runs: every named pooling, lexical search, and hybrids of both fusions.

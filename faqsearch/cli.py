@@ -101,7 +101,7 @@ def embed(
     ] = None,
 ) -> None:
     """Print one JSON line per sentence: {"text", "vector", "truncated"}."""
-    from models.pooling import parse_pooling
+    from models.pooling_spec import parse_pooling
 
     try:
         spec = parse_pooling(pooling or get_settings().pooling)
@@ -217,7 +217,7 @@ def index_build(
     from indexing.faq_import import import_faqs
     from indexing.store import FaqStore
     from indexing.vector_index import IndexParams
-    from models.pooling import parse_pooling
+    from models.pooling_spec import parse_pooling
 
     settings = get_settings()
     data_dir = data_dir_of(out)

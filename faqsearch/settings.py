@@ -188,6 +188,22 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator("device")
+    @classmethod
+    def _valid_device(cls, value: str) -> str:
+        from models.options import check_device  # torch-free
+
+        return check_device(value)
+
+    @field_validator("pooling")
+    @classmethod
+    def _valid_pooling(cls, value: str) -> str:
+        """The grammar only: whether the model has the layers asked for is checked when it loads."""
+        from models.pooling_spec import parse_pooling  # torch-free
+
+        parse_pooling(value)
+        return value
+
     @field_validator("threads")
     @classmethod
     def _valid_threads(cls, value: str) -> str:

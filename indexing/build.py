@@ -27,7 +27,7 @@ from models.domain_words import DomainWords
 from models.encoder import Encoder
 from models.errors import InvalidValueError
 from models.morphemes import analyzer_for
-from models.pooling import parse_pooling
+from models.pooling_spec import parse_pooling
 
 ENCODE_CHUNK = 512  # sentences per progress step; each chunk is length-sorted and batched inside
 Progress = Callable[[int, int], None]  # (done, total)

@@ -39,7 +39,7 @@ from models.options import (
     SEARCH_MODES,
     Fusion,
 )
-from models.pooling import parse_pooling
+from models.pooling_spec import parse_pooling
 from models.text import normalize_sentences
 
 HYBRID_CANDIDATES = 100  # hits taken from each mode before fusion

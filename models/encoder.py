@@ -27,7 +27,8 @@ from models.device import load_dtype, resolve_device, resolve_precision
 from models.errors import FaqsearchError, InvalidValueError, PoolingError
 from models.options import ROLES, Role
 from models.packed import PackedBert, supports_packing
-from models.pooling import PoolingSpec, parse_pooling, pool
+from models.pooling import pool
+from models.pooling_spec import PoolingSpec, parse_pooling
 from models.text import normalize_sentences
 
 logger = logging.getLogger(__name__)

@@ -7,7 +7,24 @@ library modules all take their lists (and their error messages' "valid: ...") fr
 
 from __future__ import annotations
 
+import re
 from typing import Literal, get_args
+
+# Devices the encoder runs on: 'auto' (CUDA if present, else CPU), 'cpu', 'cuda' or 'cuda:N'.
+DEVICE_CHOICES = ("auto", "cpu", "cuda", "cuda:N")
+_DEVICE_RE = re.compile(r"auto|cpu|cuda(?::\d+)?")
+
+
+def check_device(spec: str) -> str:
+    """The device name, stripped and lower-cased, if it is one of `DEVICE_CHOICES` (whether it
+    exists on this machine is `models.device.resolve_device`'s to say)."""
+    from models.errors import InvalidValueError
+
+    text = spec.strip().lower()
+    if not _DEVICE_RE.fullmatch(text):
+        raise InvalidValueError(f"unknown device {spec!r}; valid: {', '.join(DEVICE_CHOICES)}")
+    return text
+
 
 # Search modes: dense vectors, lexical BM25, or both fused (`indexing.searcher`).
 SearchMode = Literal["dense", "bm25", "hybrid"]

@@ -35,7 +35,7 @@ from indexing import searcher as search_api
 from indexing.rows import matched_text
 from models.bm25 import Bm25Stats
 from models.errors import FaqsearchError, PoolingError
-from models.pooling import PoolingSpec, parse_pooling
+from models.pooling_spec import PoolingSpec, parse_pooling
 
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
