@@ -12,10 +12,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from models.errors import FaqsearchError
+
 logger = logging.getLogger(__name__)
 
 
-class ApiError(Exception):
+class ApiError(FaqsearchError):
     """An error with an HTTP status, a stable machine-readable code and a message for people."""
 
     def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from indexing.loaded_index import LoadedIndex
+from models.errors import FaqsearchError
 
 logger = logging.getLogger(__name__)
 
@@ -40,11 +41,11 @@ class JobRecord:
     finished_at: str | None = None
 
 
-class JobCancelledError(RuntimeError):
+class JobCancelledError(FaqsearchError):
     """The service is shutting down; the job stopped before switching snapshots."""
 
 
-class JobAlreadyRunningError(RuntimeError):
+class JobAlreadyRunningError(FaqsearchError):
     def __init__(self, job_id: str) -> None:
         super().__init__(job_id)
         self.job_id = job_id

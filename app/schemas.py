@@ -13,8 +13,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
 from indexing.store import MAX_ALTERNATES
+from models.options import Role, SearchMode
 
-SearchMode = Literal["dense", "bm25", "hybrid"]
 MAX_TOP_K = 100
 MAX_BATCH_QUERIES = 64
 MAX_RANK_CANDIDATES = 1000
@@ -215,7 +215,7 @@ class RankResponse(BaseModel):
 class EmbedRequest(StrictBody):
     sentences: list[str] = Field(min_length=1, max_length=MAX_EMBED_SENTENCES)
     pooling: str | None = None
-    role: Literal["query", "entry"] = Field(
+    role: Role = Field(
         "query",
         description="Which prefix goes before the sentences: the query prefix (FAQSEARCH_MODEL_PREFIX), "
         "or the entry prefix (FAQSEARCH_ENTRY_PREFIX), as the index's own entries are encoded.",

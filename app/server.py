@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from faqsearch.settings import Settings
+from models.errors import FaqsearchError
 
 # What `faqsearch serve` gives uvicorn beyond host and port (tests start their servers with it too):
 # the httptools parser that answers a too-long URL in JSON (app.http_protocol).
@@ -49,7 +50,7 @@ def run_server(settings: Settings, *, host: str, port: int) -> None:
     try:
         FaqStore.open(settings.data_dir).close()
         encoder = load_encoder(settings)
-    except (ValueError, OSError) as exc:
+    except (FaqsearchError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from exc
     startup = logging.getLogger("faqsearch")

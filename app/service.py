@@ -29,7 +29,8 @@ from indexing.rows import matched_text
 from indexing.store import FaqEntry, InvalidFaqEntryError, UpsertResult, normalize_id
 from models.bm25 import Bm25Stats
 from models.encoder import Encoded, Role
-from models.pooling import PoolingSpec, parse_pooling
+from models.errors import FaqsearchError, PoolingError
+from models.pooling_spec import PoolingSpec, parse_pooling
 
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
@@ -133,7 +134,7 @@ def pooling_spec(state: ServiceState, name: str | None) -> PoolingSpec:
     """The request's pooling (else FAQSEARCH_POOLING); a bad name is the request's 422."""
     try:
         return parse_pooling(name or state.settings.pooling)
-    except ValueError as exc:
+    except PoolingError as exc:
         raise ApiError(422, "invalid_request", f"pooling: {exc}") from exc
 
 
@@ -141,10 +142,10 @@ async def _encode(
     state: ServiceState, texts: Sequence[str], spec: PoolingSpec, bm25: Bm25Stats | None, role: Role
 ) -> Encoded:
     """A forward pass in the encoder thread. The encoder refuses what it cannot do with a
-    ValueError (a pooling deeper than the model, say): that is the request's fault, so a 422."""
+    FaqsearchError (a pooling deeper than the model, say): that is the request's fault, so a 422."""
     try:
         return await state.run_in_encoder(partial(state.encoder.encode, texts, spec, bm25=bm25, role=role))
-    except ValueError as exc:
+    except FaqsearchError as exc:
         raise ApiError(422, "invalid_request", f"pooling: {exc}") from exc
 
 
@@ -260,7 +261,7 @@ async def start_rebuild(state: ServiceState) -> JobRecord:
         )
     try:  # read and checked now, so a bad line is the caller's 422, not a failed job
         await run_in_threadpool(state.settings.domain_words)
-    except ValueError as exc:
+    except FaqsearchError as exc:
         raise ApiError(
             422, "invalid_domain_words", f"{exc}; fix the file, then rebuild again (nothing was built)"
         ) from exc

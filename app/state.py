@@ -24,13 +24,14 @@ from indexing.store import FaqStore
 from indexing.vector_index import IndexParams
 from models.bm25 import Bm25Stats
 from models.encoder import Encoded, Encoder, Role
+from models.errors import FaqsearchError
 from models.morphemes import Analyzer, analyzer_for
-from models.pooling import PoolingSpec
+from models.pooling_spec import PoolingSpec
 
 logger = logging.getLogger(__name__)
 
 
-class NotReadyError(RuntimeError):
+class NotReadyError(FaqsearchError):
     """No index can be served yet; the message says why and what to do."""
 
 
@@ -117,7 +118,7 @@ class ServiceState:
 
     def _open(self, version: str | None = None) -> Searcher:
         """A Searcher over the snapshot `version` (None: the one CURRENT names), checked against the
-        encoder and pooling, with the store's writes since its build applied; raises ValueError
+        encoder and pooling, with the store's writes since its build applied; raises FaqsearchError
         (NoIndexError, SnapshotError and DamagedSnapshotError included)."""
         return Searcher.open(
             self.settings.data_dir,
@@ -169,7 +170,7 @@ class ServiceState:
     def _try_open(self, info: SnapshotInfo) -> Searcher | None:
         try:
             return self._open(info.version)
-        except ValueError as exc:  # damaged too, or built for another model: try the next one
+        except FaqsearchError as exc:  # damaged too, or built for another model: try the next one
             logger.warning("snapshot %s cannot be served either: %s", info.version, exc)
             return None
 
@@ -183,16 +184,16 @@ class ServiceState:
                 "(POST /v1/index/rebuild), or run `faqsearch index build --faqs FILE`"
             )
             return
-        except ValueError as exc:  # model or pooling mismatch, damaged snapshot and no good one
+        except FaqsearchError as exc:  # model or pooling mismatch, damaged snapshot and no good one
             logger.error("index not served: %s", exc)
-            with contextlib.suppress(ValueError):  # not retried by follow_current_snapshot
+            with contextlib.suppress(FaqsearchError):  # not retried by follow_current_snapshot
                 self._refused_snapshot = self.current_snapshot_version()
             self.not_ready_reason = (
                 f"{public_message(exc).rstrip('.')}. A rebuild (POST /v1/index/rebuild) also fixes this."
             )
             return
         if problem is not None:
-            with contextlib.suppress(ValueError):  # not retried by follow_current_snapshot
+            with contextlib.suppress(FaqsearchError):  # not retried by follow_current_snapshot
                 self._refused_snapshot = self.current_snapshot_version()
         self._serve(searcher, problem)
 
@@ -301,7 +302,7 @@ class ServiceState:
         no rebuild of our own running (that one swaps by itself). Cheap: reads one small file."""
         try:
             current = self.current_snapshot_version()
-        except ValueError:  # a damaged CURRENT: keep serving what is loaded
+        except FaqsearchError:  # a damaged CURRENT: keep serving what is loaded
             return None
         served = self.searcher.index.version if self.searcher is not None else None
         if current in (None, served, self._refused_snapshot) or self.jobs.busy:
@@ -317,7 +318,7 @@ class ServiceState:
             return
         try:
             searcher, problem = self._open_current_or_fallback()
-        except ValueError as exc:  # a model mismatch, or damaged with no good snapshot to turn to
+        except FaqsearchError as exc:  # a model mismatch, or damaged with no good snapshot to turn to
             self._refused_snapshot = current
             logger.error("snapshot %s was made current elsewhere but is not served: %s", current, exc)
             return

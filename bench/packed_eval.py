@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     from models.bm25 import Bm25Stats
     from models.encoder import Encoder
     from models.morphemes import terms
-    from models.pooling import NAMED_VARIANTS
+    from models.pooling_spec import NAMED_VARIANTS
 
     if args.threads:
         torch.set_num_threads(args.threads)

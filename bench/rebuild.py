@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     from models.bm25 import Bm25Stats
     from models.encoder import Encoder
     from models.morphemes import terms
-    from models.pooling import parse_pooling
+    from models.pooling_spec import parse_pooling
 
     if args.threads:
         import torch

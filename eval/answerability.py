@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from eval.testset import RankingSet
+from models.errors import InvalidValueError
 
 PRECISION_TARGET = 0.9
 REMOVED_SHARE = 1 / 3
@@ -83,7 +84,7 @@ def separation(
 
     pos, neg = top_scores[has_answer], top_scores[~has_answer]
     if not len(pos) or not len(neg):
-        raise ValueError("need queries with and without an answer to measure separation")
+        raise InvalidValueError("need queries with and without an answer to measure separation")
     auc = float(mannwhitneyu(pos, neg, alternative="two-sided").statistic) / (len(pos) * len(neg))
     order = np.argsort(-top_scores, kind="stable")
     scores, labels = top_scores[order], has_answer[order]
@@ -159,7 +160,7 @@ def common_threshold_table(folder: Path, target: float = PRECISION_TARGET) -> st
         for path in sorted(folder.glob("*/answerability.json"))
     }
     if not results:
-        raise ValueError(
+        raise InvalidValueError(
             f"no */answerability.json under {folder}: run `faqsearch eval --answerability` first"
         )
     names = sorted(results)

@@ -24,6 +24,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from models.errors import InvalidValueError
+
 METRIC = "mrr@10"
 TIE = 0.001  # worst shortfalls this close are a tie: smaller than any difference the sets resolve
 VIEWS = ("alternates", "answers")
@@ -62,7 +64,7 @@ def read_scores(root: Path) -> tuple[list[str], dict[Candidate, dict[str, float]
     scores: dict[Candidate, dict[str, float]] = {}
     sets = sorted(p.name for p in root.iterdir() if p.is_dir())
     if not sets:
-        raise ValueError(f"{root}: no test set folders (expected ROOT/<set>/<config>/report.json)")
+        raise InvalidValueError(f"{root}: no test set folders (expected ROOT/<set>/<config>/report.json)")
     for name in sets:
         for report_file in sorted((root / name).glob("*/report.json")):
             config = report_file.parent.name
@@ -81,7 +83,7 @@ def read_scores(root: Path) -> tuple[list[str], dict[Candidate, dict[str, float]
                     scores.setdefault(Candidate(config, "answers", variant), {})[name] = value
     complete = {c: s for c, s in scores.items() if len(s) == len(sets) and c.view in VIEWS}
     if not complete:
-        raise ValueError(f"{root}: no candidate was measured on every set ({', '.join(sets)})")
+        raise InvalidValueError(f"{root}: no candidate was measured on every set ({', '.join(sets)})")
     return sets, complete
 
 

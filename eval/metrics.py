@@ -41,6 +41,8 @@ from collections.abc import Hashable, Iterable, Mapping, Sequence
 import numpy as np
 from scipy import stats
 
+from models.errors import InvalidValueError
+
 __all__ = [
     "RANKING_METRICS",
     "STS_METRICS",
@@ -64,7 +66,7 @@ def _check_names(metrics: Iterable[str], valid: tuple[str, ...], kind: str) -> t
     names = tuple(metrics)
     unknown = [name for name in names if name not in valid]
     if unknown:
-        raise ValueError(f"unknown {kind} metric(s) {unknown}; valid: {', '.join(valid)}")
+        raise InvalidValueError(f"unknown {kind} metric(s) {unknown}; valid: {', '.join(valid)}")
     return names
 
 

@@ -23,12 +23,13 @@ from eval.vectors import TextVectors
 from indexing.rows import RowPolicy
 from indexing.store import FaqEntry
 from models.bm25 import Bm25Stats
+from models.errors import InvalidValueError
 
 if TYPE_CHECKING:
     from indexing.loaded_index import LoadedIndex
     from indexing.searcher import Hit
     from models.encoder import Encoded, Encoder, Role
-    from models.pooling import PoolingSpec
+    from models.pooling_spec import PoolingSpec
 
 TOP_K = 10  # the deepest cut-off of the ranking metrics
 
@@ -75,7 +76,7 @@ class PrecomputedEncoder:
         role: Role = "query",
     ) -> Encoded:
         from models.encoder import Encoded
-        from models.pooling import PoolingSpec, parse_pooling
+        from models.pooling_spec import PoolingSpec, parse_pooling
         from models.text import normalize_sentences
 
         spec = pooling if isinstance(pooling, PoolingSpec) else parse_pooling(pooling)
@@ -153,7 +154,7 @@ def parse_view(spec: str) -> CorpusView:
             value = -1.0
         if 0.0 < value <= 1.0:
             return CorpusView(rows=RowPolicy(answers=True, answer_weight=value))
-    raise ValueError(f"unknown entry view {spec!r}; valid: {VIEW_CHOICES}")
+    raise InvalidValueError(f"unknown entry view {spec!r}; valid: {VIEW_CHOICES}")
 
 
 def corpus_entries(testset: RankingSet, view: CorpusView | None = None) -> list[FaqEntry]:
@@ -203,7 +204,7 @@ def _with_pooling(index: LoadedIndex, encoder: Encoder, texts: list[str], poolin
     does it (`encode_entries`, `VectorIndex.build`) from its row texts; the lexical half is shared."""
     from indexing.build import encode_entries
     from indexing.vector_index import VectorIndex
-    from models.pooling import parse_pooling
+    from models.pooling_spec import parse_pooling
 
     spec = parse_pooling(pooling)
     vectors = encode_entries(encoder, texts, spec.name, index.bm25 if spec.needs_bm25 else None)

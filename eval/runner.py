@@ -28,6 +28,7 @@ from eval.significance import (
 from eval.testset import RankingSet, StsSet
 from eval.variants import Variant, parse_variant
 from eval.vectors import Progress, pooled_vectors
+from models.errors import InvalidValueError
 
 if TYPE_CHECKING:
     from indexing.searcher import Hit
@@ -138,13 +139,13 @@ def evaluate(
     variants, base = with_baseline(variants, baseline)
     if isinstance(testset, StsSet):
         if base.ranking_only:
-            raise ValueError(f"baseline {base.name!r} does not apply to an STS set: {SKIP_ON_STS}")
+            raise InvalidValueError(f"baseline {base.name!r} does not apply to an STS set: {SKIP_ON_STS}")
         skipped = [{"variant": v.name, "reason": SKIP_ON_STS} for v in variants if v.ranking_only]
         variants = [v for v in variants if not v.ranking_only]
     else:
         skipped = []
     if needs_model(variants, testset) and encoder is None:
-        raise ValueError("these variants need a sentence encoder (a model)")
+        raise InvalidValueError("these variants need a sentence encoder (a model)")
     if isinstance(testset, RankingSet):
         per_query = _ranking_per_query(testset, variants, encoder, cache, progress, function_weight, view)
         results = _ranking_statistics(per_query, base.name)
@@ -170,7 +171,7 @@ def _poolings(variants: list[Variant]) -> list[str]:
 
 
 def _needs_bm25(poolings: list[str]) -> bool:
-    from models.pooling import parse_pooling
+    from models.pooling_spec import parse_pooling
 
     return any(parse_pooling(p).needs_bm25 for p in poolings)
 
@@ -384,10 +385,12 @@ def evaluate_views(
     alone, with alternates, with answers), named `VARIANT [label]`, tested against `baseline`
     under the first view. Lexical variants are kept: alternates and answers change their documents."""
     if isinstance(testset, StsSet):
-        raise ValueError(f"{testset.name} is an STS set: it has no entries to index one way or another")
+        raise InvalidValueError(
+            f"{testset.name} is an STS set: it has no entries to index one way or another"
+        )
     variants, base = with_baseline(variants, baseline)
     if needs_model(variants, testset) and encoder is None:
-        raise ValueError("these variants need a sentence encoder (a model)")
+        raise InvalidValueError("these variants need a sentence encoder (a model)")
     ranking: dict[str, dict[str, np.ndarray]] = {}
     for label, view in views.items():
         per_query = _ranking_per_query(testset, variants, encoder, cache, progress, function_weight, view)
@@ -435,9 +438,9 @@ def evaluate_answerability(
     from eval.answerability import REMOVED_SHARE, SEED, separation, threshold_score, without_entries
 
     if not isinstance(testset, RankingSet):
-        raise ValueError(f"{testset.name} is an STS set: answerability needs a ranking set")
+        raise InvalidValueError(f"{testset.name} is an STS set: answerability needs a ranking set")
     if needs_model(variants, testset) and encoder is None:
-        raise ValueError("these variants need a sentence encoder (a model)")
+        raise InvalidValueError("these variants need a sentence encoder (a model)")
     reduced, answerable = without_entries(testset)
     hits = _ranking_hits(reduced, variants, encoder, cache, progress, function_weight, view)
     has_answer = np.array([q.id in answerable for q in testset.queries])
@@ -480,7 +483,7 @@ def prefix_pairs(
     if len(entries) == 1:
         entries = entries * len(queries)
     if len(queries) != len(entries):
-        raise ValueError(
+        raise InvalidValueError(
             f"{len(queries)} --query-prefix and {len(entries)} --entry-prefix values: give one of a side "
             "for every value of the other, or as many of each (they pair by position)"
         )
@@ -517,7 +520,7 @@ def _evaluate_across(
     left out."""
     base = parse_variant(baseline)
     if base.pooling is None:
-        raise ValueError(
+        raise InvalidValueError(
             f"baseline {base.name!r} has no neural model; a comparison of encoder settings compares "
             "dense or hybrid variants"
         )
@@ -615,9 +618,9 @@ def evaluate_prefixes(
     kind, both encoded behind the query prefix: pairs that differ only in the entry prefix would
     give the same numbers there, so they are refused."""
     if len(set(pairs)) != len(pairs):
-        raise ValueError(f"a prefix pair is given twice: {[prefix_label(*p) for p in pairs]}")
+        raise InvalidValueError(f"a prefix pair is given twice: {[prefix_label(*p) for p in pairs]}")
     if isinstance(testset, StsSet) and len({q for q, _ in pairs}) != len(pairs):
-        raise ValueError(
+        raise InvalidValueError(
             f"{testset.name} is an STS set: both sentences of a pair are encoded behind the query prefix, "
             "so pairs that differ only in the entry prefix give the same numbers; compare query prefixes "
             "(--query-prefix) there"
@@ -663,17 +666,17 @@ def evaluate_function_weights(
 
     weights = [check_function_weight(w) for w in weights]
     if not weights or len(set(weights)) != len(weights):
-        raise ValueError(f"give distinct function-word weights, got {weights}")
+        raise InvalidValueError(f"give distinct function-word weights, got {weights}")
     variants, base = with_baseline(variants, baseline)
     if isinstance(testset, StsSet):
         if base.ranking_only:
-            raise ValueError(f"baseline {base.name!r} does not apply to an STS set: {SKIP_ON_STS}")
+            raise InvalidValueError(f"baseline {base.name!r} does not apply to an STS set: {SKIP_ON_STS}")
         skipped = [{"variant": v.name, "reason": SKIP_ON_STS} for v in variants if v.ranking_only]
         variants = [v for v in variants if not v.ranking_only]
     else:
         skipped = []
     if needs_model(variants, testset) and encoder is None:
-        raise ValueError("these variants need a sentence encoder (a model)")
+        raise InvalidValueError("these variants need a sentence encoder (a model)")
     ranking: dict[str, dict[str, np.ndarray]] = {}
     predicted: dict[str, np.ndarray] = {}
     gold = np.zeros(0)

@@ -53,6 +53,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from eval.metrics import STS_METRICS, sts_metrics
+from models.errors import InvalidValueError
 
 __all__ = [
     "ConfidenceInterval",
@@ -395,10 +396,10 @@ def _sts_inputs(metric: str, gold: ArrayLike, *systems: tuple[ArrayLike, str]) -
             raise ValueError(f"{name} and gold must have the same length, got {x.size} and {g.size}")
         arrays.append(x)
     if g.size < 3:
-        raise ValueError("need at least 3 pairs to bootstrap a correlation")
+        raise InvalidValueError("need at least 3 pairs to bootstrap a correlation")
     for x, name in [(g, "gold")] + [(x, name) for x, (_, name) in zip(arrays, systems, strict=True)]:
         if np.ptp(x) == 0:
-            raise ValueError(f"{name} is constant: the correlation is undefined")
+            raise InvalidValueError(f"{name} is constant: the correlation is undefined")
     return (g, *arrays)
 
 
@@ -421,7 +422,7 @@ def sts_bootstrap_ci(
     r = _bootstrap_correlations([x], g, metric, n_resamples, seed)[0]
     r = r[np.isfinite(r)]
     if r.size == 0:
-        raise ValueError("the correlation is undefined on every resample")
+        raise InvalidValueError("the correlation is undefined on every resample")
     low, high = _percentiles(r, confidence)
     return ConfidenceInterval(estimate, low, high, confidence, int(r.size))
 
@@ -450,7 +451,7 @@ def sts_paired_bootstrap(
     deltas = r[0] - r[1]
     deltas = deltas[np.isfinite(deltas)]
     if deltas.size == 0:
-        raise ValueError("the correlation is undefined on every resample")
+        raise InvalidValueError("the correlation is undefined on every resample")
     threshold = abs(observed) - 100 * np.finfo(np.float64).eps * abs(observed)
     p_value = (1 + int(np.count_nonzero(np.abs(deltas - observed) >= threshold))) / (1 + deltas.size)
     low, high = _percentiles(deltas, confidence)

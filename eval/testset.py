@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from models.errors import FaqsearchError
 from models.text import normalize_text
 
 CORPUS_FILE = "corpus.jsonl"
@@ -39,7 +40,7 @@ QRELS_HEADER = "query_id\tentry_id\tgrade"
 _GRADE_RE = re.compile(r"[0-9]+")
 
 
-class TestsetError(ValueError):
+class TestsetError(FaqsearchError, ValueError):
     """A test set folder that is missing a file or has a malformed line."""
 
     __test__ = False  # not a pytest test class, despite the name

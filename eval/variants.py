@@ -1,7 +1,7 @@
 """The evaluation variants: one grammar for every way the product can rank or compare sentences.
 
     VARIANT  POOLING               dense search, sentence vectors pooled with POOLING (the encoder's
-                                   grammar, `models.pooling`: cls, mean, max, bm25, mean_with_padding,
+                                   grammar, `models.pooling_spec`: cls, mean, max, bm25, mean_with_padding,
                                    optionally @-N or @lastN)
              bm25_lexical          lexical BM25 over Kiwi morphemes (search mode `bm25`), no neural model
              rrf:POOLING[:k=K]     hybrid: reciprocal rank fusion of dense POOLING and bm25_lexical
@@ -20,11 +20,11 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from indexing.searcher import DEFAULT_HYBRID_WEIGHT, DEFAULT_RRF_K
-from models.pooling import NAMED_VARIANTS, parse_pooling
+from models.errors import InvalidValueError, PoolingError
+from models.options import DEFAULT_FUSION, DEFAULT_HYBRID_WEIGHT, DEFAULT_RRF_K, FUSIONS, Fusion
+from models.pooling_spec import NAMED_VARIANTS, parse_pooling
 
 LEXICAL = "bm25_lexical"
-HYBRID_FUSIONS = ("rrf", "convex")
 # What `--variants all` runs: every named pooling, lexical search, and hybrids of both fusions.
 ALL_VARIANTS: tuple[str, ...] = (
     *NAMED_VARIANTS,
@@ -36,7 +36,9 @@ ALL_VARIANTS: tuple[str, ...] = (
     "convex:bm25:w=0.8",  # what search_mode=hybrid does by default (eval/README.md)
 )
 
-_HYBRID_RE = re.compile(r"(?P<fusion>rrf|convex):(?P<pooling>[^:]+)(?::(?P<key>[kw])=(?P<value>[^:]+))?")
+_HYBRID_RE = re.compile(
+    rf"(?P<fusion>{'|'.join(FUSIONS)}):(?P<pooling>[^:]+)(?::(?P<key>[kw])=(?P<value>[^:]+))?"
+)
 
 Kind = Literal["dense", "lexical", "hybrid"]
 
@@ -48,7 +50,7 @@ class Variant:
     name: str
     kind: Kind
     pooling: str | None = None  # canonical pooling name; None for lexical
-    fusion: str = "rrf"
+    fusion: Fusion = DEFAULT_FUSION  # read by hybrid variants only, which name theirs
     rrf_k: int = DEFAULT_RRF_K
     weight: float = DEFAULT_HYBRID_WEIGHT
 
@@ -62,8 +64,8 @@ class Variant:
         return self.kind != "dense"
 
 
-def _invalid(name: str, why: str) -> ValueError:
-    return ValueError(
+def _invalid(name: str, why: str) -> InvalidValueError:
+    return InvalidValueError(
         f"unknown variant {name!r} ({why}); valid: a pooling (METHOD or METHOD@LAYERS, e.g. "
         f"{', '.join(NAMED_VARIANTS)}), {LEXICAL}, rrf:POOLING[:k=K] or convex:POOLING[:w=W]; "
         f"'all' = {', '.join(ALL_VARIANTS)}"
@@ -82,7 +84,7 @@ def parse_variant(name: str) -> Variant:
     if ":" not in text:
         try:
             pooling = parse_pooling(text).name
-        except ValueError:
+        except PoolingError:
             raise _invalid(name, "not a pooling, lexical or hybrid name") from None
         return Variant(name=pooling, kind="dense", pooling=pooling)
     match = _HYBRID_RE.fullmatch(text)
@@ -91,7 +93,7 @@ def parse_variant(name: str) -> Variant:
     fusion = match["fusion"]
     try:
         pooling = parse_pooling(match["pooling"]).name
-    except ValueError:
+    except PoolingError:
         raise _invalid(name, f"no pooling {match['pooling']!r}") from None
     key, value = match["key"], match["value"]
     if key is not None and key != {"rrf": "k", "convex": "w"}[fusion]:

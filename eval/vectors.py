@@ -39,7 +39,7 @@ def _precision_key(precision: str, device_type: str) -> str:
 def cache_namespace(encoder: Encoder, pooling: str, bm25: Bm25Stats | None, role: Role = "query") -> str:
     """The cache key of vectors pooled with `pooling` behind the prefix of `role`: the prefix itself
     is in the key, so an entry and a query behind the same prefix share their vectors."""
-    from models.pooling import parse_pooling
+    from models.pooling_spec import parse_pooling
 
     spec = parse_pooling(pooling)
     return namespace(

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from faqsearch.settings import Settings, get_settings
+from models.errors import FaqsearchError, InvalidValueError
 
 if TYPE_CHECKING:
     from eval.retrieval import CorpusView
@@ -100,11 +101,11 @@ def embed(
     ] = None,
 ) -> None:
     """Print one JSON line per sentence: {"text", "vector", "truncated"}."""
-    from models.pooling import parse_pooling
+    from models.pooling_spec import parse_pooling
 
     try:
         spec = parse_pooling(pooling or get_settings().pooling)
-    except ValueError as exc:
+    except FaqsearchError as exc:
         raise fail(str(exc)) from exc
     texts = list(sentences) if sentences else [line for line in sys.stdin.read().splitlines() if line.strip()]
     if not texts:
@@ -124,7 +125,7 @@ def embed(
             )
         encoder = load_encoder(model)
         encoded = encoder.encode(texts, spec, bm25=bm25)
-    except (ValueError, TypeError) as exc:
+    except FaqsearchError as exc:
         raise fail(str(exc)) from exc
     out = sys.stdout
     for text, vector, truncated in zip(texts, encoded.vectors, encoded.truncated, strict=True):
@@ -178,13 +179,13 @@ def faqs_import(
 ) -> None:
     """Import (upsert by id) FAQ entries; a file with any bad row changes nothing."""
     from indexing.faq_import import import_faqs
-    from indexing.store import FaqStore, StoreBusyError
+    from indexing.store import FaqStore
 
     try:
         with FaqStore.open(data_dir_of(data_dir), write_wait_s=get_settings().write_wait_s) as store:
             result = import_faqs(store, file)
             total = store.count()
-    except (ValueError, OSError, StoreBusyError) as exc:
+    except (FaqsearchError, OSError) as exc:
         raise fail(str(exc)) from exc
     typer.echo(
         f"imported {file}: {result.inserted} new, {result.updated} updated, {result.unchanged} unchanged; "
@@ -209,9 +210,9 @@ def index_build(
     """Encode every FAQ entry, build the FAISS index and switch to the new snapshot atomically."""
     from indexing.build import build_snapshot
     from indexing.faq_import import import_faqs
-    from indexing.store import FaqStore, StoreBusyError
+    from indexing.store import FaqStore
     from indexing.vector_index import IndexParams
-    from models.pooling import parse_pooling
+    from models.pooling_spec import parse_pooling
 
     settings = get_settings()
     data_dir = data_dir_of(data_dir)
@@ -234,7 +235,7 @@ def index_build(
                 words=settings.domain_words(),
                 rows=settings.row_policy(),
             )
-    except (ValueError, OSError, StoreBusyError) as exc:
+    except (FaqsearchError, OSError) as exc:
         raise fail(str(exc)) from exc
     typer.echo(
         f"built {result.snapshot.version} in {data_dir}: {result.count} entries, {encoder.name}, "
@@ -266,7 +267,7 @@ def index_list(index: DirOption = None) -> None:
                     "created_at": info.manifest.get("created_at"),
                 }
             )
-    except (ValueError, OSError) as exc:
+    except (FaqsearchError, OSError) as exc:
         raise fail(str(exc)) from exc
 
 
@@ -320,7 +321,7 @@ def index_info(
 
     try:
         info = Snapshots(data_dir_of(index)).info(version)
-    except (ValueError, OSError) as exc:
+    except (FaqsearchError, OSError) as exc:
         raise fail(str(exc)) from exc
     print_json({"version": info.version, "current": info.is_current, "manifest": info.manifest})
 
@@ -337,7 +338,7 @@ def index_rollback(
 
     try:
         info = Snapshots(data_dir_of(index)).rollback(version)
-    except (ValueError, OSError) as exc:
+    except (FaqsearchError, OSError) as exc:
         raise fail(str(exc)) from exc
     typer.echo(f"current snapshot is now {info.version}", err=True)
 
@@ -381,7 +382,7 @@ def search(
                     ],
                 }
             )
-    except (ValueError, OSError) as exc:
+    except (FaqsearchError, OSError) as exc:
         raise fail(str(exc)) from exc
 
 
@@ -401,7 +402,7 @@ def _answerability_report(
 
     settings = get_settings()
     if not isinstance(loaded, RankingSet):
-        raise ValueError(f"{loaded.name} is an STS set: --answerability needs a ranking set")
+        raise InvalidValueError(f"{loaded.name} is an STS set: --answerability needs a ranking set")
     with (
         VectorCache(cache or settings.eval_cache or default_cache_dir()) as vector_cache,
         encoding_progress() as progress,
@@ -433,7 +434,7 @@ def _entry_views(options: list[str] | None, settings: Settings) -> dict[str, Cor
         options = [f"answers@{policy.answer_weight:g}" if policy.answers else "alternates"]
     labels = [o.strip().lower() for o in options]
     if len(set(labels)) != len(labels):
-        raise ValueError(f"--entries names a view twice: {', '.join(options)}")
+        raise InvalidValueError(f"--entries names a view twice: {', '.join(options)}")
     return {label: parse_view(label) for label in labels}
 
 
@@ -452,10 +453,10 @@ def _function_weights(option: str | None) -> list[float]:
         except ValueError:
             weight = float("nan")
         if not 0.0 <= weight <= 1.0:
-            raise ValueError(f"--function-weights: {item.strip()!r} is not a number within [0, 1]")
+            raise InvalidValueError(f"--function-weights: {item.strip()!r} is not a number within [0, 1]")
         weights.append(weight)
     if len(set(weights)) != len(weights):
-        raise ValueError(f"--function-weights names a weight twice: {option}")
+        raise InvalidValueError(f"--function-weights names a weight twice: {option}")
     return weights
 
 
@@ -563,7 +564,7 @@ def eval_command(
         loaded = load_testset(testset)
         names = [p.strip().lower() for p in (precisions or "").split(",") if p.strip()]
         if len(set(names)) != len(names):
-            raise ValueError(f"--precisions names a precision twice: {precisions}")
+            raise InvalidValueError(f"--precisions names a precision twice: {precisions}")
         pairs: list[tuple[str, str]] = []
         if query_prefixes or entry_prefixes:
             from models.encoder import default_prefix
@@ -575,21 +576,25 @@ def eval_command(
                 query_prefixes or [], entry_prefixes or [], query_default, settings.entry_prefix
             )
             if len(pairs) > 1 and len(names) > 1:
-                raise ValueError("compare precisions or prefix pairs, not both at once")
+                raise InvalidValueError("compare precisions or prefix pairs, not both at once")
         weights = _function_weights(function_weights)
         if weights and names:
-            raise ValueError("give --precisions or --function-weights, not both: each is its own report")
+            raise InvalidValueError(
+                "give --precisions or --function-weights, not both: each is its own report"
+            )
         if weights and len(pairs) > 1:
-            raise ValueError("give prefix pairs or --function-weights, not both: each is its own report")
+            raise InvalidValueError(
+                "give prefix pairs or --function-weights, not both: each is its own report"
+            )
         views = _entry_views(entries, settings)
         if len(views) > 1 and (weights or names or len(pairs) > 1):
-            raise ValueError(
+            raise InvalidValueError(
                 "compare entry views (--entries) alone: precisions, prefixes and function-word weights "
                 "are each their own report"
             )
         [default_view] = list(views.values())[:1]
         if answerability and (len(views) > 1 or weights or names or len(pairs) > 1):
-            raise ValueError("--answerability is its own report: give it one configuration")
+            raise InvalidValueError("--answerability is its own report: give it one configuration")
         encoders = {name: load_encoder(model, precision=name) for name in names}
         encoder = None
         if len(pairs) > 1 and len(encoders) == 1:  # prefix pairs in the one precision named
@@ -674,7 +679,7 @@ def eval_command(
                     view=default_view,
                 )
         paths = write_report(report, out or Path("eval/reports") / loaded.name)
-    except (ValueError, OSError) as exc:
+    except (FaqsearchError, OSError) as exc:
         raise fail(str(exc)) from exc
     sys.stdout.write(markdown_table(report))
     typer.echo(f"wrote {', '.join(str(p) for p in paths)}", err=True)

@@ -8,16 +8,26 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from models.errors import FaqsearchError
+from models.options import (
+    DEFAULT_FUSION,
+    DEFAULT_HYBRID_WEIGHT,
+    DEFAULT_RRF_K,
+    DEFAULT_SEARCH_MODE,
+    Fusion,
+    IndexType,
+    Precision,
+    SearchMode,
+)
+
 if TYPE_CHECKING:
     from indexing.rows import RowPolicy
     from models.domain_words import DomainWords
-
-Precision = Literal["auto", "fp32", "bf16", "int8", "fp16"]  # models.device.PRECISION_CHOICES
 
 
 class Settings(BaseSettings):
@@ -57,7 +67,7 @@ class Settings(BaseSettings):
         description="Default pooling variant (see `faqsearch embed --help`); bm25 by evaluation (eval/README.md).",
     )
     data_dir: Path = Field(Path("data"), description="Folder of one FAQ collection: store and snapshots.")
-    index_type: Literal["flat", "hnsw", "ivf"] = Field(
+    index_type: IndexType = Field(
         "flat", description="FAISS index built by `index build`: flat (exact), hnsw or ivf (large corpora)."
     )
     write_wait_s: float = Field(
@@ -73,12 +83,12 @@ class Settings(BaseSettings):
         description="Index snapshots kept on disk (the current one always is, and so is the newest "
         "good one before it).",
     )
-    search_mode: Literal["dense", "bm25", "hybrid"] = Field(
-        "hybrid",
+    search_mode: SearchMode = Field(
+        DEFAULT_SEARCH_MODE,
         description="Default search mode: hybrid (convex fusion of dense and BM25) by the default rule of "
         "eval/README.md.",
     )
-    rrf_k: int = Field(60, ge=1, description="k of reciprocal rank fusion in hybrid search.")
+    rrf_k: int = Field(DEFAULT_RRF_K, ge=1, description="k of reciprocal rank fusion in hybrid search.")
     function_word_weight: float = Field(
         0.0,
         description="Factor in [0, 1] of the BM25 weight of particles, endings, suffixes and symbols, in "
@@ -144,13 +154,16 @@ class Settings(BaseSettings):
     )
 
     # -- hybrid fusion (chosen by evaluation, see eval/README.md) and the offline evaluation --
-    hybrid_fusion: Literal["rrf", "convex"] = Field(
-        "convex",
+    hybrid_fusion: Fusion = Field(
+        DEFAULT_FUSION,
         description="How hybrid search fuses dense and BM25 hits: rrf (reciprocal rank fusion, k = rrf_k) "
         "or convex (hybrid_weight * dense + (1 - hybrid_weight) * BM25, min-max normalised per query).",
     )
     hybrid_weight: float = Field(
-        0.8, ge=0.0, le=1.0, description="Weight of the dense scores in convex fusion (BM25: 1 - weight)."
+        DEFAULT_HYBRID_WEIGHT,
+        ge=0.0,
+        le=1.0,
+        description="Weight of the dense scores in convex fusion (BM25: 1 - weight).",
     )
     min_score: float | None = Field(
         None,
@@ -180,6 +193,22 @@ class Settings(BaseSettings):
                 f"must be within [0, 1] (0: particles, endings, suffixes and symbols count for nothing; "
                 f"1: as much as content words), got {value}"
             )
+        return value
+
+    @field_validator("device")
+    @classmethod
+    def _valid_device(cls, value: str) -> str:
+        from models.options import check_device  # torch-free
+
+        return check_device(value)
+
+    @field_validator("pooling")
+    @classmethod
+    def _valid_pooling(cls, value: str) -> str:
+        """The grammar only: whether the model has the layers asked for is checked when it loads."""
+        from models.pooling_spec import parse_pooling  # torch-free
+
+        parse_pooling(value)
         return value
 
     @field_validator("threads")
@@ -225,7 +254,7 @@ class Settings(BaseSettings):
         }
 
 
-class SettingsError(ValueError):
+class SettingsError(FaqsearchError, ValueError):
     """An FAQSEARCH_* variable holds a value that is not valid; the message names it and the fix."""
 
 

@@ -26,8 +26,9 @@ from indexing.vector_index import IndexParams, VectorIndex
 from models.bm25 import Bm25Stats
 from models.domain_words import DomainWords
 from models.encoder import Encoder
+from models.errors import InvalidValueError
 from models.morphemes import analyzer_for
-from models.pooling import parse_pooling
+from models.pooling_spec import parse_pooling
 
 logger = logging.getLogger(__name__)
 
@@ -193,7 +194,7 @@ def build_snapshot(
     with FaqStore.open(data_dir) as store:
         state = store.snapshot()
     if not state.entries:
-        raise ValueError(
+        raise InvalidValueError(
             f"the FAQ store in {data_dir} is empty; import FAQs first "
             "(faqsearch index build --faqs FILE, or faqsearch faqs import FILE)"
         )

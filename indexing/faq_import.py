@@ -42,6 +42,7 @@ from indexing.store import (
     entry_problems,
     normalize_id,
 )
+from models.errors import FaqsearchError
 from models.text import normalize_text
 
 SUPPORTED_EXTENSIONS = (".csv", ".tsv", ".jsonl", ".xlsx")
@@ -60,7 +61,7 @@ _EXTENSION_HINTS = {
 Fields = dict[str, object]  # field name -> value as read; checked by `entry_problems`
 
 
-class FaqImportError(ValueError):
+class FaqImportError(FaqsearchError, ValueError):
     """A FAQ file that cannot be imported. `problems` lists every problem, one line per row."""
 
     def __init__(self, path: str | Path, problems: Sequence[str]) -> None:

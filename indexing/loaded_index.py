@@ -31,6 +31,7 @@ from indexing.snapshots import DamagedSnapshotError, check_files
 from indexing.vector_index import IndexParams, VectorIndex
 from models.bm25 import Bm25FormatError, Bm25Stats
 from models.domain_words import DomainWords, WordFile
+from models.errors import FaqsearchError
 from models.morphemes import analyzer_for
 
 FORMAT_VERSION = 2  # 2: several rows per entry (question, alternates, answer chunks)
@@ -44,7 +45,7 @@ WORD_SETTINGS = {"user_dict": "FAQSEARCH_USER_DICT", "synonyms": "FAQSEARCH_SYNO
 _WORD_NAMES = {"user_dict": "user dictionary", "synonyms": "synonym file"}
 
 
-class IndexMismatchError(ValueError):
+class IndexMismatchError(FaqsearchError, ValueError):
     """The snapshot was built with another model, prefix, pooling or function-word weight than the
     one configured, or by a version whose BM25 terms this one does not read. `public`: the same with
     folders shown by their names only, for clients of the service."""

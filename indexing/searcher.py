@@ -30,13 +30,18 @@ from indexing.snapshots import Snapshots
 from indexing.store import FaqEntry, FaqStore, UpsertResult, normalize_id
 from models.domain_words import DomainWords
 from models.encoder import Encoder
-from models.pooling import parse_pooling
+from models.errors import FaqsearchError, InvalidValueError
+from models.options import (
+    DEFAULT_FUSION,
+    DEFAULT_HYBRID_WEIGHT,
+    DEFAULT_RRF_K,
+    FUSIONS,
+    SEARCH_MODES,
+    Fusion,
+)
+from models.pooling_spec import parse_pooling
 from models.text import normalize_sentences
 
-SEARCH_MODES = ("dense", "bm25", "hybrid")
-FUSIONS = ("rrf", "convex")
-DEFAULT_RRF_K = 60
-DEFAULT_HYBRID_WEIGHT = 0.8  # weight of the dense side in convex fusion; chosen in eval/README.md
 HYBRID_CANDIDATES = 100  # hits taken from each mode before fusion
 
 
@@ -55,13 +60,13 @@ class Hit:
     cosine: float | None = field(default=None, compare=False)
 
 
-class NoIndexError(ValueError):
+class NoIndexError(FaqsearchError, ValueError):
     """The data directory has no index yet."""
 
 
 def check_mode(mode: str) -> str:
     if mode not in SEARCH_MODES:
-        raise ValueError(f"unknown search mode {mode!r}; valid: {', '.join(SEARCH_MODES)}")
+        raise InvalidValueError(f"unknown search mode {mode!r}; valid: {', '.join(SEARCH_MODES)}")
     return mode
 
 
@@ -72,9 +77,9 @@ def hybrid_depth(top_k: int) -> int:
 
 def check_fusion(fusion: str, weight: float) -> None:
     if fusion not in FUSIONS:
-        raise ValueError(f"unknown hybrid fusion {fusion!r}; valid: {', '.join(FUSIONS)}")
+        raise InvalidValueError(f"unknown hybrid fusion {fusion!r}; valid: {', '.join(FUSIONS)}")
     if not 0.0 <= weight <= 1.0:
-        raise ValueError(f"hybrid_weight must be within [0, 1], got {weight}")
+        raise InvalidValueError(f"hybrid_weight must be within [0, 1], got {weight}")
 
 
 def reciprocal_rank_fusion(rankings: Sequence[Sequence[str]], k: int, top_k: int) -> list[Hit]:
@@ -158,11 +163,11 @@ class Searcher:
         store: FaqStore | None = None,
         *,
         rrf_k: int = DEFAULT_RRF_K,
-        fusion: str = "rrf",
+        fusion: Fusion = DEFAULT_FUSION,
         hybrid_weight: float = DEFAULT_HYBRID_WEIGHT,
     ) -> None:
         if rrf_k < 1:
-            raise ValueError(f"rrf_k must be >= 1, got {rrf_k}")
+            raise InvalidValueError(f"rrf_k must be >= 1, got {rrf_k}")
         check_fusion(fusion, hybrid_weight)
         self.encoder = encoder
         self.store = store
@@ -181,7 +186,7 @@ class Searcher:
         pooling: str | None = None,
         rrf_k: int = DEFAULT_RRF_K,
         store: FaqStore | None = None,
-        fusion: str = "rrf",
+        fusion: Fusion = DEFAULT_FUSION,
         hybrid_weight: float = DEFAULT_HYBRID_WEIGHT,
         function_weight: float | None = None,
         words: DomainWords | None = None,
@@ -235,7 +240,7 @@ class Searcher:
         """Ranked hits for each query, best first; at most `top_k` each, fewer if the index is small."""
         check_mode(mode)
         if top_k < 1:
-            raise ValueError(f"top_k must be >= 1, got {top_k}")
+            raise InvalidValueError(f"top_k must be >= 1, got {top_k}")
         index = self._index  # one snapshot for the whole call, even if a swap happens meanwhile
         if mode == "dense":
             return self._dense(index, queries, top_k)

@@ -39,6 +39,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from models.errors import FaqsearchError, InvalidValueError
+
 logger = logging.getLogger(__name__)
 
 SNAPSHOTS_DIR = "snapshots"
@@ -62,7 +64,7 @@ _VERSION_RE = re.compile(r"v(\d+)")  # version_number() also rejects non-canonic
 PUBLIC_FIX = "roll back (faqsearch index rollback) or rebuild the index (faqsearch index build)"
 
 
-class SnapshotError(ValueError):
+class SnapshotError(FaqsearchError, ValueError):
     """A snapshot that is missing, broken or cannot be switched to; the message says what to do.
     `public`: the same without paths or library text, for clients of the service."""
 
@@ -287,7 +289,7 @@ class Snapshots:
     def __init__(self, data_dir: str | Path, keep: int = 3) -> None:
         """`keep`: how many complete snapshots `create()` retains (>= 1); the current one always stays."""
         if isinstance(keep, bool) or not isinstance(keep, int) or keep < 1:
-            raise ValueError(f"keep must be a whole number of at least 1 snapshot, not {keep!r}")
+            raise InvalidValueError(f"keep must be a whole number of at least 1 snapshot, not {keep!r}")
         self._data_dir = Path(data_dir)
         self._root = self._data_dir / SNAPSHOTS_DIR
         self._keep = keep

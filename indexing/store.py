@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from models.errors import FaqsearchError
 from models.text import normalize_multiline, normalize_text
 
 DB_FILE_NAME = "faqs.sqlite3"
@@ -114,11 +115,11 @@ class StoreSnapshot:
     content_hash: str
 
 
-class StoreOpenError(ValueError):
+class StoreOpenError(FaqsearchError, ValueError):
     """The FAQ store file cannot be opened as a faqsearch store; the message says what to do."""
 
 
-class StoreBusyError(RuntimeError):
+class StoreBusyError(FaqsearchError):
     """A write waited its whole `write_wait_s` for another writer of the store and was not made.
     `writer` describes that writer (its pid, command and since when), or None when it did not say."""
 
@@ -127,7 +128,7 @@ class StoreBusyError(RuntimeError):
         self.writer = writer
 
 
-class InvalidFaqEntryError(ValueError):
+class InvalidFaqEntryError(FaqsearchError, ValueError):
     """Entries that cannot be stored. `problems` lists every reason, one string each."""
 
     def __init__(self, problems: list[str]) -> None:

@@ -16,7 +16,8 @@ from typing import Any
 
 import numpy as np
 
-INDEX_TYPES = ("flat", "hnsw", "ivf")
+from models.errors import InvalidValueError
+from models.options import INDEX_TYPES
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ class IndexParams:
 
     def __post_init__(self) -> None:
         if self.type not in INDEX_TYPES:
-            raise ValueError(f"unknown index type {self.type!r}; valid: {', '.join(INDEX_TYPES)}")
+            raise InvalidValueError(f"unknown index type {self.type!r}; valid: {', '.join(INDEX_TYPES)}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from models.errors import FaqsearchError, InvalidValueError
 from models.morphemes import DEFAULT_ANALYZER, Analyzer, Morpheme
 
 # 2: terms with the finer tag classes of `models.morphemes.term_tag`, and `function_weight`.
@@ -56,14 +57,14 @@ def is_function_term(term: str) -> bool:
 
 def check_function_weight(value: float) -> float:
     if not 0.0 <= value <= 1.0:
-        raise ValueError(
+        raise InvalidValueError(
             f"the function-word weight must be within [0, 1] (0: particles, endings, suffixes and "
             f"symbols count for nothing; 1: as much as content words), got {value}"
         )
     return float(value)
 
 
-class Bm25FormatError(ValueError):
+class Bm25FormatError(FaqsearchError, ValueError):
     """Saved statistics of another format version: refit them (rebuild the index)."""
 
 
@@ -104,7 +105,7 @@ class Bm25Stats:
 
         docs = [list(doc) for doc in corpus_terms]
         if not docs or not any(docs):
-            raise ValueError(
+            raise InvalidValueError(
                 "cannot fit BM25 statistics on an empty corpus: give at least one non-empty text"
             )
         okapi = BM25Okapi(docs, k1=k1, b=b, epsilon=epsilon)

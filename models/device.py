@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import re
-
 import torch
 
 from models.cpu_features import CpuFeatures, cpu_features
+from models.errors import InvalidValueError
+from models.options import PRECISION_CHOICES, check_device
 
-DEVICE_CHOICES = ("auto", "cpu", "cuda", "cuda:N")
-PRECISION_CHOICES = ("auto", "fp32", "bf16", "int8", "fp16")
 _DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 # CPU precisions that meet the quality rule on every bundled set (eval/README.md, "Precision"),
 # fastest first (docs/benchmarks.md); `auto` takes the first this CPU runs natively. fp32 last: always.
@@ -18,24 +16,22 @@ CPU_AUTO = ("bf16", "fp32")
 
 def resolve_device(spec: str = "auto") -> torch.device:
     """'auto' -> CUDA if present, else CPU; 'cpu'; 'cuda'; 'cuda:N'."""
-    spec = spec.strip().lower()
+    spec = check_device(spec)
     if spec == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if spec == "cpu":
         return torch.device("cpu")
-    if re.fullmatch(r"cuda(:\d+)?", spec):
-        if not torch.cuda.is_available():
-            raise ValueError(
-                f"device {spec!r} was asked for but CUDA is not available here; "
-                "use device 'auto' or 'cpu' (FAQSEARCH_DEVICE)"
-            )
-        device = torch.device(spec)
-        if device.index is not None and device.index >= torch.cuda.device_count():
-            raise ValueError(
-                f"device {spec!r} does not exist: this machine has {torch.cuda.device_count()} CUDA device(s)"
-            )
-        return device
-    raise ValueError(f"unknown device {spec!r}; valid: {', '.join(DEVICE_CHOICES)}")
+    if not torch.cuda.is_available():  # 'cuda' or 'cuda:N' (check_device)
+        raise InvalidValueError(
+            f"device {spec!r} was asked for but CUDA is not available here; "
+            "use device 'auto' or 'cpu' (FAQSEARCH_DEVICE)"
+        )
+    device = torch.device(spec)
+    if device.index is not None and device.index >= torch.cuda.device_count():
+        raise InvalidValueError(
+            f"device {spec!r} does not exist: this machine has {torch.cuda.device_count()} CUDA device(s)"
+        )
+    return device
 
 
 def resolve_precision(
@@ -48,19 +44,19 @@ def resolve_precision(
     chosen. Asked for explicitly, bf16 or int8 run on any CPU (emulated ones are slow, not wrong)."""
     precision = precision.strip().lower()
     if precision not in PRECISION_CHOICES:
-        raise ValueError(
+        raise InvalidValueError(
             f"unknown precision {precision!r} (FAQSEARCH_PRECISION); valid: {', '.join(PRECISION_CHOICES)}"
         )
     if device.type == "cuda":
         if precision == "int8":
-            raise ValueError(
+            raise InvalidValueError(
                 "precision 'int8' runs on CPU only; on a GPU use 'auto', 'bf16', 'fp16' or 'fp32'"
             )
         if precision == "auto":
             return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
         return precision
     if precision == "fp16":
-        raise ValueError(
+        raise InvalidValueError(
             f"precision 'fp16' needs a GPU; on {device.type} use 'auto', 'fp32', 'bf16' or 'int8'"
         )
     if precision != "auto":

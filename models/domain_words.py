@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from models.errors import FaqsearchError
 from models.text import normalize_text
 
 # Kiwi's tag set, as its add_user_word accepts it (tests/models/test_domain_words.py checks each).
@@ -43,7 +44,7 @@ USER_DICT_FORMAT = "WORD<TAB>TAG[<TAB>SCORE], e.g. 청년도약계좌<TAB>NNP<TA
 SYNONYMS_FORMAT = "comma-separated words, canonical first, e.g. 공인인증서, 공동인증서"
 
 
-class DomainWordsError(ValueError):
+class DomainWordsError(FaqsearchError, ValueError):
     """A user dictionary or synonym file that cannot be used; the message names file, line and fix."""
 
 

@@ -15,7 +15,7 @@ import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import torch
@@ -24,20 +24,19 @@ from models import threads
 from models.bm25 import Bm25Stats, token_weights
 from models.cpu_layout import lay_out_linear_weights_in_out, wants_in_out_layout
 from models.device import load_dtype, resolve_device, resolve_precision
+from models.errors import FaqsearchError, InvalidValueError, PoolingError
+from models.options import ROLES, Role
 from models.packed import PackedBert, supports_packing
-from models.pooling import PoolingSpec, parse_pooling, pool
+from models.pooling import pool
+from models.pooling_spec import PoolingSpec, parse_pooling
 from models.text import normalize_sentences
 
 logger = logging.getLogger(__name__)
 
 E5_PREFIX = "query: "
-# What a text is to the model: a query (searches, /v1/embed by default) or an entry (the indexed
-# text of a FAQ, /v1/rank candidates). Asymmetric models want another prefix before each.
-Role = Literal["query", "entry"]
-ROLES: tuple[Role, ...] = ("query", "entry")
 
 
-class ModelLoadError(ValueError):
+class ModelLoadError(FaqsearchError, ValueError):
     """The model could not be loaded; the message says what to change."""
 
 
@@ -183,7 +182,7 @@ class Encoder:
         tokenizer_max = int(getattr(tokenizer, "model_max_length", model_max))
         limit = min(model_max, tokenizer_max) if tokenizer_max > 0 else model_max
         if max_length is not None and max_length > limit:
-            raise ValueError(f"max_length {max_length} exceeds the model's maximum of {limit} tokens")
+            raise InvalidValueError(f"max_length {max_length} exceeds the model's maximum of {limit} tokens")
         model.to(torch_device)
         model.eval()
         if torch_device.type == "cpu" and chosen != "fp32":
@@ -224,7 +223,7 @@ class Encoder:
 
     def prefix_of(self, role: Role) -> str:
         if role not in ROLES:
-            raise ValueError(f"unknown role {role!r}; valid: {', '.join(ROLES)}")
+            raise InvalidValueError(f"unknown role {role!r}; valid: {', '.join(ROLES)}")
         return self.prefix if role == "query" else self.entry_prefix
 
     def with_prefixes(self, *, prefix: str | None = None, entry_prefix: str | None = None) -> Encoder:
@@ -376,15 +375,15 @@ class Encoder:
         role: which prefix goes before the texts (`prefix_of`)."""
         specs = [p if isinstance(p, PoolingSpec) else parse_pooling(p) for p in poolings]
         if not specs:
-            raise ValueError("no pooling variant given")
+            raise PoolingError("no pooling variant given")
         for spec in specs:
             if spec.needs_bm25 and bm25 is None:
-                raise ValueError(
+                raise PoolingError(
                     f"pooling {spec.name!r} needs BM25 statistics fitted on the FAQ corpus; "
                     "pass a corpus (--corpus FILE) or use an index built with it"
                 )
             if -min(spec.layers) > self.num_layers + 1:
-                raise ValueError(
+                raise PoolingError(
                     f"pooling {spec.name!r} reaches layer {min(spec.layers)}, but the model has "
                     f"{self.num_layers} layers"
                 )

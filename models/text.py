@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import unicodedata
 
+from models.errors import InvalidValueError
+
 # Zero-width joiners shape emoji and some scripts; every other format character (BOM,
 # zero-width space, soft hyphen, bidi marks) is invisible noise in a search query.
 _KEPT_FORMAT_CHARS = frozenset("\u200c\u200d")
@@ -41,7 +43,7 @@ def normalize_prefix(prefix: str) -> str:
     file) are refused rather than dropped: they would move every vector unnoticed."""
     bad = [f"U+{ord(ch):04X}" for ch in prefix if not _keep(ch) or ch in _KEPT_FORMAT_CHARS]
     if bad:
-        raise ValueError(
+        raise InvalidValueError(
             f"the prefix {prefix!r} holds control or invisible characters ({', '.join(bad)}); give plain "
             "text such as 'passage: ', or an empty value for no prefix"
         )
@@ -77,7 +79,7 @@ def normalize_sentences(texts: object) -> list[str]:
             raise TypeError(f"sentence {i} is {type(text).__name__}, not str")
         clean = normalize_text(text)
         if not clean:
-            raise ValueError(
+            raise InvalidValueError(
                 f"sentence {i} is empty after normalisation (only whitespace or control characters); "
                 "send at least one visible character"
             )

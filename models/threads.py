@@ -30,6 +30,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from models.errors import InvalidValueError
+
 logger = logging.getLogger(__name__)
 
 THREADS_CHOICES = "'auto' or a whole number >= 1"
@@ -44,7 +46,7 @@ def parse_threads(spec: str | int) -> int | None:
         return None
     if text.isdigit() and int(text) >= 1:
         return int(text)
-    raise ValueError(f"unknown thread setting {spec!r} (FAQSEARCH_THREADS); valid: {THREADS_CHOICES}")
+    raise InvalidValueError(f"unknown thread setting {spec!r} (FAQSEARCH_THREADS); valid: {THREADS_CHOICES}")
 
 
 def cgroup_cpu_limit(

@@ -4,7 +4,7 @@ import pytest
 
 from eval.variants import ALL_VARIANTS, LEXICAL, Variant, parse_variant, parse_variants
 from indexing.searcher import DEFAULT_HYBRID_WEIGHT, DEFAULT_RRF_K
-from models.pooling import NAMED_VARIANTS
+from models.pooling_spec import NAMED_VARIANTS
 
 
 @pytest.mark.parametrize(

@@ -49,5 +49,32 @@ def test_hybrid_search_with_convex_fusion_fuses_the_two_modes_hits(tiny_encoder)
     assert hybrid == [convex_fusion(d, lx, 0.7, 5) for d, lx in zip(dense, lexical, strict=True)]
     assert hybrid == searcher.fuse(dense, lexical, 5)
     assert lexical[-1] == [] and [h.id for h in hybrid[-1]] == [h.id for h in dense[-1][:5]]
-    # RRF stays the default
-    assert Searcher(tiny_encoder, index).search(QUERIES, top_k=5, mode="hybrid") != hybrid
+    assert Searcher(tiny_encoder, index, fusion="rrf").search(QUERIES, top_k=5, mode="hybrid") != hybrid
+
+
+def test_library_defaults_are_the_settings_defaults(tiny_encoder):
+    """Searcher and the evaluation's Variant default to what the service is configured with by
+    default (FAQSEARCH_HYBRID_FUSION, _HYBRID_WEIGHT, _RRF_K, _INDEX_TYPE)."""
+    from eval.variants import Variant
+    from faqsearch.settings import Settings
+
+    defaults = {name: field.default for name, field in Settings.model_fields.items()}
+    entries = read_faq_file(SAMPLE)[:5]
+    index, _ = index_from_entries(entries, tiny_encoder, "mean", IndexParams())
+    searcher = Searcher(tiny_encoder, index)
+    assert (searcher.fusion, searcher.hybrid_weight, searcher.rrf_k) == (
+        defaults["hybrid_fusion"],
+        defaults["hybrid_weight"],
+        defaults["rrf_k"],
+    )
+    variant = Variant(name="mean", kind="dense", pooling="mean")
+    assert (
+        (variant.fusion, variant.weight, variant.rrf_k)
+        == ("convex", 0.8, 60)
+        == (
+            defaults["hybrid_fusion"],
+            defaults["hybrid_weight"],
+            defaults["rrf_k"],
+        )
+    )
+    assert IndexParams().type == defaults["index_type"]

@@ -70,7 +70,8 @@ def test_password_question_finds_the_password_entry_first(searcher):
     assert hits[0].id == "site-001"
 
 
-def test_hybrid_is_reciprocal_rank_fusion_of_dense_and_bm25(searcher):
+def test_hybrid_is_reciprocal_rank_fusion_of_dense_and_bm25(data_dir, real_encoder):
+    searcher = Searcher.open(data_dir, real_encoder, fusion="rrf")  # convex is the default
     dense = searcher.search(QUERIES, top_k=100, mode="dense")
     lexical = searcher.search(QUERIES, top_k=100, mode="bm25")
     hybrid = searcher.search(QUERIES, top_k=5, mode="hybrid")

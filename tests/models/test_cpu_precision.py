@@ -11,7 +11,7 @@ from models.bm25 import Bm25Stats
 from models.cpu_features import CpuFeatures, cpu_features, parse_cpuinfo
 from models.device import CPU_AUTO, PRECISION_CHOICES, resolve_precision
 from models.morphemes import terms
-from models.pooling import NAMED_VARIANTS
+from models.pooling_spec import NAMED_VARIANTS
 
 CPU = torch.device("cpu")
 SAPPHIRE_RAPIDS = CpuFeatures(frozenset({"avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16", "amx_int8"}))

@@ -11,7 +11,7 @@ import torch
 from models.bm25 import Bm25Stats
 from models.encoder import Encoder
 from models.morphemes import terms
-from models.pooling import NAMED_VARIANTS
+from models.pooling_spec import NAMED_VARIANTS
 
 SENTENCES = [
     "네",

@@ -9,7 +9,7 @@ from same_results import assert_same_vectors
 
 from models.bm25 import Bm25Stats
 from models.morphemes import terms
-from models.pooling import NAMED_VARIANTS
+from models.pooling_spec import NAMED_VARIANTS
 
 KORSTS_DEV = Path(__file__).resolve().parents[3] / "shared/testsets_raw/korsts/sts-dev.tsv"
 

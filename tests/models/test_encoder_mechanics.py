@@ -12,7 +12,7 @@ from models.bm25 import Bm25Stats
 from models.device import resolve_device, resolve_dtype
 from models.encoder import Encoder, default_prefix
 from models.morphemes import terms
-from models.pooling import NAMED_VARIANTS
+from models.pooling_spec import NAMED_VARIANTS
 
 SENTENCES = [
     "네",

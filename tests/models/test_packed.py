@@ -10,7 +10,7 @@ import models.packed as packed_module
 from models.bm25 import Bm25Stats
 from models.morphemes import terms
 from models.packed import supports_packing
-from models.pooling import NAMED_VARIANTS
+from models.pooling_spec import NAMED_VARIANTS
 
 # Korean sentences from 1 to ~50 tokens of their own, so that the batches have padding in them.
 MIXED = [

@@ -3,7 +3,8 @@
 import pytest
 import torch
 
-from models.pooling import PADDED_LENGTH, padded_mean_pool, parse_pooling, pool
+from models.pooling import padded_mean_pool, pool
+from models.pooling_spec import PADDED_LENGTH, parse_pooling
 
 # B = 2 sentences, T = 4 positions, H = 1: row 0 has 1 real token, row 1 has 3.
 TOKENS = torch.tensor([[[2.0], [4.0], [6.0], [100.0]], [[1.0], [2.0], [3.0], [100.0]]])

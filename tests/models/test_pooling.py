@@ -3,16 +3,8 @@
 import pytest
 import torch
 
-from models.pooling import (
-    NAMED_VARIANTS,
-    cls_pool,
-    combine_layers,
-    max_pool,
-    mean_pool,
-    parse_pooling,
-    pool,
-    weighted_mean_pool,
-)
+from models.pooling import cls_pool, combine_layers, max_pool, mean_pool, pool, weighted_mean_pool
+from models.pooling_spec import NAMED_VARIANTS, parse_pooling
 
 # B = 2 sentences, T = 3 tokens, H = 2. Sentence 1 has one padding token whose values are huge,
 # so any leak of padding into a result would show.
