@@ -69,7 +69,9 @@ def _encoder_state(exc: Exception):
     async def run_in_encoder(fn):
         raise exc
 
-    return SimpleNamespace(encoder=SimpleNamespace(encode=lambda *args, **kwargs: None), run_in_encoder=run_in_encoder)
+    return SimpleNamespace(
+        encoder=SimpleNamespace(encode=lambda *args, **kwargs: None), run_in_encoder=run_in_encoder
+    )
 
 
 def test_encoding_refusals():
