@@ -136,7 +136,7 @@ def main() -> None:
     work = args.work or Path(tempfile.mkdtemp(prefix="faqsearch-import-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     template = work / "template"
-    build_index(template, args.entries, Encoder(args.model), "bm25")
+    build_index(template, args.entries, Encoder.load(args.model, device="cpu"), "bm25")
     queries = short_queries(200)
     trees = {"this": REPO_ROOT} | ({"before": args.before.resolve()} if args.before else {})
     servers = {}

@@ -62,6 +62,7 @@ def short_queries(count: int, max_chars: int = 30) -> list[str]:
 
 
 def build_index(data_dir: Path, entries: int, encoder, pooling: str) -> None:
+    from faqsearch.settings import Settings
     from indexing.build import build_snapshot
     from indexing.snapshots import Snapshots
     from indexing.store import FaqEntry, FaqStore
@@ -75,7 +76,11 @@ def build_index(data_dir: Path, entries: int, encoder, pooling: str) -> None:
             FaqEntry(id=f"q{i:06d}", question=s, answer=f"답변 {i}") for i, s in enumerate(sentences)
         )
     started = time.perf_counter()
-    build_snapshot(data_dir, encoder, pooling)
+    # What a default server expects of its index (function-word weight, rows): the settings' defaults.
+    defaults = Settings.model_construct()
+    build_snapshot(
+        data_dir, encoder, pooling, function_weight=defaults.function_word_weight, rows=defaults.row_policy()
+    )
     log(f"built a {entries}-entry index in {time.perf_counter() - started:.0f}s")
 
 
