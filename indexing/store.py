@@ -27,7 +27,7 @@ import sqlite3
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -493,13 +493,9 @@ class FaqStore:
             return None
         return f"pid {pid} ({command}), writing since {since}"
 
-    @contextmanager
-    def _read(self) -> Iterator[sqlite3.Connection]:
-        """A read connection of the pool: never waits for a writer."""
-        if self._conn is None:
-            raise RuntimeError(f"FaqStore {self._path} is closed; open it again with FaqStore.open()")
-        with self._readers.connection() as conn:
-            yield conn
+    def _read(self) -> AbstractContextManager[sqlite3.Connection]:
+        """A read connection of the pool: never waits for a writer (closed with the store)."""
+        return self._readers.connection()
 
     @staticmethod
     def _bump_revision(conn: sqlite3.Connection) -> None:
