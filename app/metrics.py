@@ -78,18 +78,29 @@ class RequestMetricsMiddleware:
             return
         started = time.perf_counter()
         status = 500
+        recorded = False
 
-        async def send_and_record_status(message: dict) -> None:
+        def record() -> None:
+            nonlocal recorded
+            if not recorded:
+                recorded = True
+                seconds = time.perf_counter() - started
+                self.metrics.observe_request(_route_template(scope), scope["method"], status, seconds)
+
+        async def send_and_record(message: dict) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = int(message["status"])
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                # Count before the last bytes leave: a client that reads /metrics right after its
+                # response must find that response counted (a file response returns later).
+                record()
             await send(message)
 
         try:
-            await self.app(scope, receive, send_and_record_status)
+            await self.app(scope, receive, send_and_record)
         finally:
-            template = _route_template(scope)
-            self.metrics.observe_request(template, scope["method"], status, time.perf_counter() - started)
+            record()
 
 
 def _route_template(scope: dict) -> str:
