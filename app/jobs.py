@@ -16,13 +16,32 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 from indexing.loaded_index import LoadedIndex
-from models.errors import FaqsearchError
+from models.errors import FaqsearchError, public_message
 
 logger = logging.getLogger(__name__)
 
 KEPT_JOBS = 100  # finished jobs remembered for GET /v1/index/jobs/{id}
+
+
+def _client_error(exc: Exception, job_id: str) -> str:
+    """What GET /v1/index/jobs/{id} says of a failed build, to any reader: the error's public text,
+    a disk error's reason and file name, never a folder of the server; the log has the rest."""
+    if isinstance(exc, OSError):  # the disk said no: say what to check before trying again
+        reason = exc.strerror or type(exc).__name__
+        where = f" ({Path(str(exc.filename)).name})" if exc.filename else ""
+        return (
+            f"the disk refused the rebuild: {reason}{where}. The served index is unchanged. Check that the "
+            "data directory (FAQSEARCH_DATA_DIR) is writable and has free space, then start the rebuild again"
+        )
+    if isinstance(exc, FaqsearchError):
+        return public_message(exc)
+    return (
+        f"the rebuild failed with an internal error ({type(exc).__name__}); the served index is unchanged. "
+        f"The server log has the details under job {job_id}"
+    )
 
 
 def _now() -> str:
@@ -136,12 +155,7 @@ class RebuildJobs:
             logger.exception(
                 "index rebuild %s failed after %.1f s", job.job_id, time.perf_counter() - started
             )
-            job.error = str(exc) or type(exc).__name__
-            if isinstance(exc, OSError):  # the disk said no: say what to check before trying again
-                job.error += (
-                    ". The served index is unchanged. Check that the data directory (FAQSEARCH_DATA_DIR) "
-                    "is writable and has free space, then start the rebuild again"
-                )
+            job.error = _client_error(exc, job.job_id)
             job.state = "failed"
         finally:
             job.finished_at = _now()

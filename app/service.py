@@ -11,10 +11,13 @@ work runs, so nothing slow or blocking runs on the event loop:
 
 from __future__ import annotations
 
+import copy
 import logging
+import os
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
+from pathlib import PurePath
 from typing import Literal, TypeVar
 
 import numpy as np
@@ -25,6 +28,7 @@ from app.jobs import JobAlreadyRunningError, JobRecord
 from app.schemas import Hit, Matched, QueryTerm
 from app.state import ServiceState
 from indexing import searcher as search_api
+from indexing.loaded_index import DOMAIN_WORDS_KEY
 from indexing.rows import matched_text
 from indexing.store import FaqEntry, InvalidFaqEntryError, UpsertResult, normalize_id
 from models.bm25 import Bm25Stats
@@ -251,6 +255,21 @@ async def delete_faq(state: ServiceState, faq_id: str) -> str:
 
 
 # -- rebuilds ----------------------------------------------------------------------------------
+
+
+def public_manifest(built: dict) -> dict:
+    """An index manifest as any reader may see it (GET /v1/index): file and folder names, never the
+    server's absolute paths (the model folder, the domain-word files' sources)."""
+    manifest = copy.deepcopy(built)
+    model = manifest.get("model") or {}
+    name = model.get("name")
+    # A folder (absolute, or relative to the server's directory) shows as its name; a hub id as it is.
+    if isinstance(name, str) and (os.path.isabs(name) or name.startswith(("./", "../"))):
+        model["name"] = PurePath(model["name"]).name
+    for record in dict(manifest.get(DOMAIN_WORDS_KEY) or {}).values():
+        if isinstance(record.get("source"), str):
+            record["source"] = PurePath(record["source"]).name
+    return manifest
 
 
 async def start_rebuild(state: ServiceState) -> JobRecord:

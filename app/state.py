@@ -24,7 +24,7 @@ from indexing.store import FaqStore
 from indexing.vector_index import IndexParams
 from models.bm25 import Bm25Stats
 from models.encoder import Encoded, Encoder, Role
-from models.errors import FaqsearchError
+from models.errors import FaqsearchError, public_message
 from models.morphemes import Analyzer, analyzer_for
 from models.pooling_spec import PoolingSpec
 
@@ -33,12 +33,6 @@ logger = logging.getLogger(__name__)
 
 class NotReadyError(FaqsearchError):
     """No index can be served yet; the message says why and what to do."""
-
-
-def public_message(exc: Exception) -> str:
-    """What a client may read of why no index is served: a snapshot error's version, file and fix
-    (`SnapshotError.public`), without the folders and library text the log gets."""
-    return getattr(exc, "public", None) or str(exc)
 
 
 class _EncoderOnThread:

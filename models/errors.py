@@ -24,3 +24,9 @@ class InvalidValueError(FaqsearchError, ValueError):
 
 class PoolingError(InvalidValueError):
     """A pooling variant that is not valid: bad grammar, or deeper than the model."""
+
+
+def public_message(exc: BaseException) -> str:
+    """What a client may read of `exc`: an error's `public` text where it has one (a snapshot error's
+    version, file name and fix, without the folders and library text the log gets), else its message."""
+    return getattr(exc, "public", None) or str(exc)

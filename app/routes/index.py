@@ -29,7 +29,9 @@ def _job(record: JobRecord) -> Job:
 @router.get("", response_model=IndexInfo, dependencies=[Reader], summary="The served index's manifest")
 async def index_info(state: State) -> IndexInfo:
     index = state.require_searcher().index
-    return IndexInfo(version=index.version, entries=index.count, manifest=index.manifest)
+    return IndexInfo(
+        version=index.version, entries=index.count, manifest=service.public_manifest(index.manifest)
+    )
 
 
 @router.post(

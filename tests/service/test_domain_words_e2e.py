@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -87,8 +88,17 @@ def test_a_rebuild_with_a_malformed_file_is_a_422_and_builds_nothing(bank):
     synonyms.write_text(SYNONYMS + "전자서명, 디지털서명\n", encoding="utf-8")
     job = wait_for_job(client, client.post("/v1/index/rebuild", headers=AUTH).json()["job_id"])
     assert (job["state"], job["index_version"]) == ("succeeded", "v000002")
-    manifest = client.get("/v1/index").json()["manifest"]
+    shown = client.get("/v1/index")
+    manifest = shown.json()["manifest"]
     assert manifest["domain_words"]["synonyms"]["sha256"] == hashlib.sha256(synonyms.read_bytes()).hexdigest()
+    # Any reader may GET /v1/index: files by their names, never the server's folders.
+    assert manifest["domain_words"]["synonyms"]["source"] == "synonyms.txt"
+    assert manifest["domain_words"]["user_dict"]["source"] == "domain.dict"
+    assert manifest["model"]["name"] == Path(served.state.encoder.name).name
+    assert (
+        str(served.data_dir.parent) not in shown.text
+        and str(Path(served.state.encoder.name)) not in shown.text
+    )
     assert (served.data_dir / "snapshots/v000002/synonyms.txt").read_bytes() == synonyms.read_bytes()
 
 

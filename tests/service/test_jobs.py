@@ -7,6 +7,7 @@ import threading
 import pytest
 
 from app.jobs import JobAlreadyRunningError, RebuildJobs
+from models.errors import InvalidValueError
 
 
 class FakeIndex:
@@ -53,7 +54,7 @@ def test_a_failed_build_serves_nothing_new_and_says_why():
 
     def build(progress):
         progress(1, 3)
-        raise ValueError("the FAQ store is empty; import FAQs first")
+        raise InvalidValueError("the FAQ store is empty; import FAQs first")
 
     jobs = RebuildJobs(build, served.append)
     job = jobs.start()
@@ -64,18 +65,47 @@ def test_a_failed_build_serves_nothing_new_and_says_why():
     assert served == []
 
 
-def test_a_build_the_disk_refuses_says_what_to_check():
+def test_a_build_the_disk_refuses_says_what_to_check_without_the_folder():
     def build(progress):
-        raise PermissionError(1, "Operation not permitted", "data/snapshots/.tmp-v000002")
+        raise PermissionError(1, "Operation not permitted", "/srv/faqsearch/data/snapshots/.tmp-v000002")
 
     jobs = RebuildJobs(build, lambda index: None)
     job = jobs.start()
     jobs.join(10)
     assert jobs.get(job.job_id).error == (
-        "[Errno 1] Operation not permitted: 'data/snapshots/.tmp-v000002'. The served index is unchanged. "
-        "Check that the data directory (FAQSEARCH_DATA_DIR) is writable and has free space, then start "
-        "the rebuild again"
+        "the disk refused the rebuild: Operation not permitted (.tmp-v000002). The served index is "
+        "unchanged. Check that the data directory (FAQSEARCH_DATA_DIR) is writable and has free space, "
+        "then start the rebuild again"
     )
+
+
+def test_a_snapshot_error_shows_its_public_text_and_a_bug_only_its_kind(caplog):
+    """Any reader may GET a job: a damaged snapshot's public text (version, file, fix) and, for a
+    bug, its exception type and the job to look up in the log, never its text (paths, library
+    internals)."""
+    from indexing.snapshots import SnapshotError
+
+    errors = [
+        SnapshotError(
+            "/srv/faqsearch/data/snapshots/v000002 cannot be read", "snapshot v000002 cannot be read"
+        ),
+        KeyError("/srv/faqsearch/data/snapshots/v000002/labels.json"),
+    ]
+
+    def build(progress):
+        raise errors.pop(0)
+
+    jobs = RebuildJobs(build, lambda index: None)
+    first = jobs.start()
+    jobs.join(10)
+    second = jobs.start()
+    jobs.join(10)
+    assert jobs.get(first.job_id).error == "snapshot v000002 cannot be read"
+    assert jobs.get(second.job_id).error == (
+        "the rebuild failed with an internal error (KeyError); the served index is unchanged. The server "
+        f"log has the details under job {second.job_id}"
+    )
+    assert "/srv/faqsearch/data/snapshots/v000002/labels.json" in caplog.text
 
 
 def test_shutdown_stops_a_running_job_at_its_next_progress_step():
@@ -103,7 +133,7 @@ def test_a_failed_build_is_logged_as_an_error_with_its_job(caplog):
     import re
 
     def build(progress):
-        raise ValueError("the FAQ store is empty; import FAQs first")
+        raise InvalidValueError("the FAQ store is empty; import FAQs first")
 
     caplog.set_level(logging.INFO, logger="app.jobs")
     jobs = RebuildJobs(build, lambda index: None)
