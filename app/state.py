@@ -3,7 +3,6 @@ a `Searcher`), the micro-batcher and rebuild jobs. Built once in the app's lifes
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
 from collections.abc import Callable, Sequence
@@ -19,7 +18,7 @@ from faqsearch.settings import Settings
 from indexing.build import build_snapshot
 from indexing.loaded_index import LoadedIndex
 from indexing.searcher import Hit, NoIndexError, Searcher
-from indexing.snapshots import SnapshotError, SnapshotInfo, Snapshots, version_number
+from indexing.snapshots import CURRENT_FILE, SnapshotError, SnapshotInfo, Snapshots, version_number
 from indexing.store import FaqStore
 from indexing.vector_index import IndexParams
 from models.bm25 import Bm25Stats
@@ -180,15 +179,13 @@ class ServiceState:
             return
         except FaqsearchError as exc:  # model or pooling mismatch, damaged snapshot and no good one
             logger.error("index not served: %s", exc)
-            with contextlib.suppress(FaqsearchError):  # not retried by follow_current_snapshot
-                self._refused_snapshot = self.current_snapshot_version()
+            self._refused_snapshot = self._current_key()  # not retried by follow_current_snapshot
             self.not_ready_reason = (
                 f"{public_message(exc).rstrip('.')}. A rebuild (POST /v1/index/rebuild) also fixes this."
             )
             return
         if problem is not None:
-            with contextlib.suppress(FaqsearchError):  # not retried by follow_current_snapshot
-                self._refused_snapshot = self.current_snapshot_version()
+            self._refused_snapshot = self._current_key()  # not retried by follow_current_snapshot
         self._serve(searcher, problem)
 
     def analyzer(self) -> Analyzer:
@@ -291,24 +288,44 @@ class ServiceState:
         return Snapshots(self.settings.data_dir).current()
 
     def snapshot_switched_elsewhere(self) -> str | None:
-        """The snapshot CURRENT names if another process switched it (`faqsearch index rollback`,
-        or `index build` while this server runs): not the one served, not one refused already, and
-        no rebuild of our own running (that one swaps by itself). Cheap: reads one small file."""
-        try:
-            current = self.current_snapshot_version()
-        except FaqsearchError:  # a damaged CURRENT: keep serving what is loaded
-            return None
+        """What CURRENT names if another process switched it (`faqsearch index rollback`, or `index
+        build` while this server runs), or `garbled: <its text>` if it names no snapshot: not the
+        one served (unless a problem is shown that may be gone), not one refused already, and no
+        rebuild of our own running (that one swaps by itself). Cheap: reads one small file."""
+        current = self._current_key()
         served = self.searcher.index.version if self.searcher is not None else None
-        if current in (None, served, self._refused_snapshot) or self.jobs.busy:
+        if current is None or current == self._refused_snapshot or self.jobs.busy:
+            return None
+        if current == served and self.snapshot_problem is None:
             return None
         return current
 
+    def _current_key(self) -> str | None:
+        """The version CURRENT names; `garbled: <its text>` when it names none, so a damaged CURRENT
+        is followed (and refused) once, like a damaged snapshot, and again when its text changes."""
+        try:
+            return self.current_snapshot_version()
+        except FaqsearchError:
+            try:
+                text = (Snapshots(self.settings.data_dir).root / CURRENT_FILE).read_text("utf-8", "replace")
+            except OSError as exc:
+                text = f"({exc.strerror})"
+            return f"garbled: {text[:200]!r}"
+
     def follow_current_snapshot(self) -> None:
         """Runs in the encoder thread (like every write, so none is lost in between): serve the
-        snapshot CURRENT names, with the store's writes since it was built applied. One that does
-        not match the model or cannot be read is refused and logged, and the served index stays."""
+        snapshot CURRENT names, with the store's writes since it was built applied; with CURRENT
+        garbled or naming a damaged snapshot, the newest good one, and /readyz says so. One that does
+        not match the model, or damage with no good snapshot, is refused and logged, and the served
+        index stays."""
         current = self.snapshot_switched_elsewhere()
         if current is None:
+            return
+        searcher = self.searcher
+        if searcher is not None and current == searcher.index.version:  # CURRENT is good again
+            with self._swap_lock:
+                self._serve(searcher)
+            logger.info("snapshot %s is current again; no problem to report", current)
             return
         try:
             searcher, problem = self._open_current_or_fallback()

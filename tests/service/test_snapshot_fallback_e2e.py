@@ -208,3 +208,30 @@ def test_a_garbled_current_file_at_startup_serves_the_newest_good_snapshot(data_
         "problem": "serving v000003, the newest good snapshot: the CURRENT file of the index snapshots does "
         f"not name a snapshot; {PUBLIC_FIX}",
     }
+
+
+def test_a_current_file_garbled_while_running_is_reported_once_and_cleared_when_fixed(
+    data_dir, serve, caplog
+):
+    """A garbled CURRENT is damage like a damaged snapshot: the newest good snapshot is served
+    (here the one already loaded, so nothing is reloaded), /readyz and the log say why, once; once
+    CURRENT names a good snapshot again the problem is gone."""
+    client = serve(data_dir)
+    assert client.get("/readyz").json() == {"status": "ready", "index_version": "v000003", "entries": 30}
+    (data_dir / "snapshots" / "CURRENT").write_text("garbage\n", encoding="utf-8")
+    ready = _wait_for(client, lambda r: "problem" in r, "the garbled CURRENT was never reported")
+    assert ready == {
+        "status": "ready",
+        "index_version": "v000003",
+        "entries": 30,
+        "problem": "serving v000003, the newest good snapshot: the CURRENT file of the index snapshots does "
+        f"not name a snapshot; {PUBLIC_FIX}",
+    }
+    time.sleep(1.0)  # several polls: reported once
+    assert (
+        caplog.text.count("the current snapshot (unreadable CURRENT) is damaged, serving v000003 instead")
+        == 1
+    )
+    Snapshots(data_dir).rollback("v000003")  # what `faqsearch index rollback v000003` does
+    ready = _wait_for(client, lambda r: "problem" not in r, "the fixed CURRENT was never followed")
+    assert ready == {"status": "ready", "index_version": "v000003", "entries": 30}
