@@ -14,7 +14,7 @@ from app.errors import ApiError
 from app.state import ServiceState
 from indexing.loaded_index import IndexMismatchError
 from indexing.searcher import NoIndexError
-from indexing.snapshots import SnapshotError
+from indexing.snapshots import CURRENT_FILE, SnapshotError, Snapshots
 from models.domain_words import DomainWordsError
 from models.encoder import ModelLoadError
 from models.errors import FaqsearchError, PoolingError
@@ -147,7 +147,16 @@ def test_snapshot_following(tmp_path, monkeypatch):
     state.jobs = SimpleNamespace(busy=False)  # type: ignore[assignment]
     garbled = SnapshotError("CURRENT holds 'garbage'")
     monkeypatch.setattr(state, "current_snapshot_version", lambda: (_ for _ in ()).throw(garbled))
+    current_file = Snapshots(tmp_path).root / CURRENT_FILE
+    current_file.parent.mkdir(parents=True)
+    current_file.write_text("garbage", "utf-8")
+    # A garbled CURRENT is damage: followed once (by its text), then not again until it changes.
+    assert state.snapshot_switched_elsewhere() == "garbled: 'garbage'"
+    state._refused_snapshot = "garbled: 'garbage'"
     assert state.snapshot_switched_elsewhere() is None
+    current_file.unlink()
+    assert state.snapshot_switched_elsewhere() == "garbled: '(No such file or directory)'"
+    state._refused_snapshot = None
     monkeypatch.setattr(state, "current_snapshot_version", _bug)
     with pytest.raises(ValueError, match="broadcast"):
         state.snapshot_switched_elsewhere()
