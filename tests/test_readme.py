@@ -20,7 +20,9 @@ def test_every_setting_is_in_the_configuration_table():
 def test_ci_runs_the_readme_test_command():
     test_command = "./scripts/setup.sh && .venv/bin/python -m pytest"
     assert test_command in README
-    assert (ROOT / ".ci/run").read_text(encoding="utf-8").rstrip().endswith(test_command)
+    ci = (ROOT / ".ci/run").read_text(encoding="utf-8").rstrip()
+    assert ci.endswith(f"{test_command} && .venv/bin/python -m pytest -m slow")
+    assert "`.venv/bin/python -m pytest -m slow`" in README
 
 
 def test_the_quick_start_serves_the_bundled_sample():

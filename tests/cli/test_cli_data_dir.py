@@ -39,6 +39,7 @@ def test_every_command_names_the_data_directory_data_dir(command, tiny_model_dir
     assert "--data-dir,--index,--out" in result.stdout
 
 
+@pytest.mark.slow
 def test_data_dir_and_the_old_names_reach_the_same_folder(tmp_path, tiny_model_dir):
     faqs = tmp_path / "faqs.csv"
     faqs.write_text("\n".join(SAMPLE.read_text(encoding="utf-8").splitlines()[:11]) + "\n", encoding="utf-8")

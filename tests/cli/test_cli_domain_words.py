@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 from domain_words_data import FAQS, SYNONYMS, USER_DICT, write_word_files
 
 
@@ -34,6 +35,7 @@ def test_a_bad_dictionary_line_is_a_one_line_error_at_startup(tmp_path, model_pa
     assert not (tmp_path / "snapshots").exists()
 
 
+@pytest.mark.slow
 def test_index_build_copies_the_files_and_search_refuses_edited_ones(tmp_path, tiny_model_dir):
     # Files and refusals, and a BM25 search: the processes load the tiny random model.
     model_path = tiny_model_dir

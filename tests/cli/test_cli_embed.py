@@ -44,6 +44,7 @@ def test_embed_arguments_print_the_encoder_vectors(tiny_model_dir, tiny_encoder)
     assert np.abs(np.array([r["vector"] for r in out]) - expected).max() <= 1e-5
 
 
+@pytest.mark.slow
 def test_embed_reads_stdin_and_bm25_uses_the_corpus_file(tiny_model_dir, tiny_encoder, tmp_path):
     corpus = ["대출 신청은 어떻게 하나요?", "비밀번호 변경 방법", "카드 분실 신고", "적금 이자 지급일"]
     (tmp_path / "corpus.txt").write_text("\n".join(corpus) + "\n", encoding="utf-8")

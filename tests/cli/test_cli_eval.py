@@ -36,6 +36,7 @@ def tiny_set(folder: Path, **replace: str | None) -> Path:
     return folder
 
 
+@pytest.mark.slow
 def test_eval_prints_the_table_and_writes_the_report(tmp_path):
     folder = tiny_set(tmp_path / "tiny")
     args = ["--testset", str(folder), "--variants", "bm25_lexical", "--baseline", "bm25_lexical"]

@@ -60,6 +60,7 @@ def test_build_shows_progress_and_ends_with_a_summary(built):
     assert "pooling bm25, flat index" in summary  # the default pooling (eval/README.md)
 
 
+@pytest.mark.slow
 def test_search_prints_one_json_line_per_query(built, model_path):
     data_dir, _ = built
     result = run_cli(
@@ -108,6 +109,7 @@ def read_stderr(process, chunks):
         chunks.append(chunk)
 
 
+@pytest.mark.slow
 def test_killed_build_leaves_the_served_snapshot_and_a_rerun_succeeds(
     tmp_path, small_faq, tiny_model_dir, tiny_encoder
 ):
@@ -163,6 +165,7 @@ def test_killed_build_leaves_the_served_snapshot_and_a_rerun_succeeds(
     assert snapshots.current_info().manifest["count"] == 3040
 
 
+@pytest.mark.slow
 def test_list_info_and_rollback(tmp_path, small_faq, tiny_model_dir, tiny_encoder):
     """CLI plumbing: the tiny random model (FAQSEARCH_MODEL) builds the two snapshots."""
     data_dir = tmp_path / "data"

@@ -10,6 +10,7 @@ import sys
 import time
 
 import httpx
+import pytest
 
 
 def _free_port() -> int:
@@ -18,6 +19,7 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_serve_answers_searches_and_stops_cleanly(tmp_path, model_path, sample_index):
     data_dir = tmp_path / "data"
     shutil.copytree(sample_index, data_dir)

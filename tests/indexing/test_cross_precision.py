@@ -53,6 +53,7 @@ class EncodeOnce:
         return getattr(self._encoder, name)
 
 
+@pytest.mark.slow
 def test_fp32_index_with_bf16_queries_ranks_like_bf16_throughout(real_encoder, bf16_encoder) -> None:
     testset = load_testset(REPO_ROOT / "testsets/welfare")
     assert isinstance(testset, RankingSet)

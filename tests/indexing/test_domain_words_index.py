@@ -72,6 +72,7 @@ def test_a_synonym_query_is_first_in_bm25_search_and_scores_as_rank_bm25(built, 
     assert [h.score for h in hits] == pytest.approx([scores[h.id] for h in hits], abs=1e-9)
 
 
+@pytest.mark.slow
 def test_without_the_synonyms_the_same_query_finds_another_entry_first(tmp_path, files, tiny_encoder):
     user_dict, _ = files
     words = DomainWords.read(user_dict)

@@ -70,6 +70,7 @@ def test_a_synonym_query_is_first_in_bm25_search_and_shown_as_matched(bank):
     )
 
 
+@pytest.mark.slow
 def test_a_rebuild_with_a_malformed_file_is_a_422_and_builds_nothing(bank):
     served, synonyms = bank()
     client = served.client
