@@ -8,6 +8,8 @@ ranking  `corpus.jsonl`   one JSON object per line: `{"id", "text"}`, optional `
          `queries.jsonl`  one JSON object per line: `{"id", "text"}`
          `qrels.tsv`      header `query_id<TAB>entry_id<TAB>grade`, then one row per relevant pair
 sts      `pairs.jsonl`    one JSON object per line: `{"a", "b", "score"}`
+either   `split.json`     optional: which part is for training and which for evaluation, so that
+                          a model is never trained on what it is scored on (see `SPLIT_FILE`)
 
 Any folder in this format loads, not only the bundled ones. Everything wrong with a folder raises
 `TestsetError` (a `ValueError`) whose message starts with the file and, where there is one, the
@@ -34,6 +36,15 @@ CORPUS_FILE = "corpus.jsonl"
 QUERIES_FILE = "queries.jsonl"
 QRELS_FILE = "qrels.tsv"
 PAIRS_FILE = "pairs.jsonl"
+# {"split": "train" | "dev" | "test"}: the whole folder is one split; or, for a ranking set,
+# {"rule": "...", "test_entries": [ids]}: split by entry (an entry is one group: a programme, a
+# paraphrase block), a query is a test query when any of its relevant entries is a test entry.
+# Without the file a folder is the user's own: every part of it serves either purpose.
+SPLIT_FILE = "split.json"
+SPLITS = ("train", "dev", "test")
+# What a caller asks for: "eval" = the dev/test part (what `faqsearch eval` scores), "train" = the
+# part a model may be trained on, "all" = everything (the set's own checks).
+PURPOSES = ("eval", "train", "all")
 RANKING_FILES = (CORPUS_FILE, QUERIES_FILE, QRELS_FILE)
 QRELS_HEADER = "query_id\tentry_id\tgrade"
 
@@ -86,12 +97,22 @@ class StsSet:
     pairs: list[StsPair]
 
 
-def load_testset(path: str | Path) -> RankingSet | StsSet:
+def load_testset(path: str | Path, purpose: str = "all") -> RankingSet | StsSet:
     """Load the test set in folder `path`: STS if it has `pairs.jsonl`, else ranking.
 
-    The folder's name is the set's name. Raises `TestsetError` for anything malformed.
+    purpose: "all", or "eval" / "train" for the part of the set its `split.json` gives that purpose
+    (a ranking set keeps its whole corpus; only its queries are split). The folder's name is the
+    set's name. Raises `TestsetError` for anything malformed, and when the folder has no part for
+    `purpose` (a test split given as training data).
     """
-    folder = Path(path)
+    if purpose not in PURPOSES:
+        raise ValueError(f"purpose must be one of {', '.join(PURPOSES)}, not {purpose!r}")
+    loaded = _load_whole(Path(path))
+    split = _load_split(Path(path), loaded)
+    return loaded if purpose == "all" else _part(Path(path), loaded, split, purpose)
+
+
+def _load_whole(folder: Path) -> RankingSet | StsSet:
     if not folder.is_dir():
         raise TestsetError(f"{folder}: not a test set folder (no such directory)")
     if (folder / PAIRS_FILE).exists():
@@ -120,6 +141,58 @@ def load_testset(path: str | Path) -> RankingSet | StsSet:
     # qrels in the order of the queries file, entries in file order within a query
     ordered = {query.id: qrels[query.id] for query in queries}
     return RankingSet(name=folder.name, corpus=corpus, queries=queries, qrels=ordered)
+
+
+def _load_split(folder: Path, loaded: RankingSet | StsSet) -> str | frozenset[str] | None:
+    """The folder's split: one split name for the whole folder, the test entry ids, or None."""
+    path = folder / SPLIT_FILE
+    if not path.exists():
+        return None
+    try:
+        obj = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise TestsetError(f"{path}: not valid UTF-8 JSON ({exc})") from None
+    if isinstance(obj, dict) and set(obj) == {"split"} and obj["split"] in SPLITS:
+        return str(obj["split"])
+    if isinstance(obj, dict) and isinstance(obj.get("test_entries"), list) and isinstance(loaded, RankingSet):
+        ids = {entry.id for entry in loaded.corpus}
+        unknown = [i for i in obj["test_entries"] if i not in ids]
+        if unknown:
+            raise TestsetError(f"{path}: test entry {unknown[0]!r} is not in {CORPUS_FILE}")
+        return frozenset(obj["test_entries"])
+    raise TestsetError(
+        f'{path}: expected {{"split": "train" | "dev" | "test"}} or, for a ranking set, '
+        '{"test_entries": [entry ids]}'
+    )
+
+
+def _part(
+    folder: Path, loaded: RankingSet | StsSet, split: str | frozenset[str] | None, purpose: str
+) -> RankingSet | StsSet:
+    if split is None:
+        return loaded
+    if isinstance(split, str):
+        if (purpose == "train") == (split == "train"):
+            return loaded
+        if purpose == "train":
+            raise TestsetError(
+                f"{folder}: is the {split} split ({folder / SPLIT_FILE}); a model must not be trained on "
+                "what it is scored on. Train on a train split (testsets/README.md lists them) or your own data."
+            )
+        raise TestsetError(
+            f"{folder}: is a train split ({folder / SPLIT_FILE}); evaluate on its dev or test split instead"
+        )
+    assert isinstance(loaded, RankingSet)  # test_entries is refused for STS sets above
+    wanted = {
+        q.id for q in loaded.queries if any(e in split for e in loaded.qrels[q.id]) == (purpose == "eval")
+    }
+    if not wanted:
+        raise TestsetError(
+            f"{folder}: has no {'test' if purpose == 'eval' else 'train'} queries ({SPLIT_FILE})"
+        )
+    queries = [q for q in loaded.queries if q.id in wanted]
+    qrels = {q.id: loaded.qrels[q.id] for q in queries}
+    return RankingSet(name=loaded.name, corpus=loaded.corpus, queries=queries, qrels=qrels)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -561,7 +561,7 @@ def eval_command(
     settings = get_settings()
     try:
         chosen, _ = with_baseline(parse_variants(variants), baseline)
-        loaded = load_testset(testset)
+        loaded = load_testset(testset, "eval")  # the dev/test part only: never what a model trained on
         names = [p.strip().lower() for p in (precisions or "").split(",") if p.strip()]
         if len(set(names)) != len(names):
             raise InvalidValueError(f"--precisions names a precision twice: {precisions}")

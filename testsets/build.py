@@ -53,11 +53,22 @@ RAW_SHA256 = {
     "stylekqc/act/test.tsv": "8b8010f2fcc0a2a8f2fe63b74f8df2ce3e2e8408610400c35ae9cecd5dc41763",
     "stylekqc/topic/test.tsv": "a85f867a244c56413e51fa4ca7ec9159cda5673e5e3d1cc0e27fc9ff6409edce",
     "korsts/sts-dev.tsv": "d835b65b424401fbcce6be28a78159df8d61f5b19977ea7a0b83b8cb6105f393",
+    "korsts/sts-train.tsv": "b5aaa7f957d6ff46f4b6834a8b0f024a9234a6eefe9289aed66746b4533da3b8",
     "korsts/sts-test.tsv": "13f83a3440d9db52d134eb40303ce021b03264aa338fbf2871c8786ce04d2105",
     "korsts/LICENSE.origin.txt": "73c55d92eee00d4b03241b6f57a607ce5dc9ab1127bd0ce21a99e4b134b11397",
 }
 
 SAMPLE_FAQ_WELFARE_ENTRIES = 300
+# Train/test split of the ranking sets, by entry (one entry = one group: a welfare programme, a
+# paraphrase or style block), from the id alone: sets that share ids (welfare and welfare_passages,
+# parakqc and parakqc_alt) split alike, so training on one never sees the other's test entries.
+SPLIT_RULE = "an entry is a test entry when int(sha256('faqsearch-split:' + id)[:8], 16) is even"
+
+
+def is_test_entry(entry_id: str) -> bool:
+    return int(hashlib.sha256(f"faqsearch-split:{entry_id}".encode()).hexdigest()[:8], 16) % 2 == 0
+
+
 # Splits each welfare programme's questions into passage half and query half (welfare_passages);
 # changing it changes that set, so it is stated in its meta.json.
 WELFARE_PASSAGES_SEED = 2024
@@ -715,10 +726,20 @@ Changes made: {changes}
 def write_ranking_files(
     out: Path, name: str, data: RankingData, meta: dict, readme: str, licence: dict
 ) -> None:
+    test_entries = sorted(str(e["id"]) for e in data.corpus if is_test_entry(str(e["id"])))
+    test = set(test_entries)
+    test_queries = {query for query, entry in data.qrels if entry in test}
+    meta["split"] = {
+        "rule": SPLIT_RULE,
+        "test_entries": len(test_entries),
+        "test_queries": len(test_queries),
+        "train_queries": len({q["id"] for q in data.queries} - test_queries),
+    }
     files: dict[str, str | bytes] = {
         "corpus.jsonl": jsonl(data.corpus),
         "queries.jsonl": jsonl(data.queries),
         "qrels.tsv": qrels_text(data.qrels),
+        "split.json": json_text({"rule": SPLIT_RULE, "test_entries": test_entries}),
         "meta.json": json_text(meta),
         "README.md": readme,
     }
@@ -1170,11 +1191,11 @@ Paper: Cho et al., "StyleKQC: A Style-Variant Paraphrase Corpus for Korean Quest
 
 def write_korsts(out: Path, raw: Path, split: str, pairs: list[dict[str, object]], stats: dict) -> dict:
     name = f"korsts_{split}"
-    role = (
-        "for choosing a configuration (pooling variant, prefix)"
-        if split == "dev"
-        else "the held-out number; do not tune on it"
-    )
+    role = {
+        "train": "for training (`faqsearch train`); never evaluated on",
+        "dev": "for choosing a configuration (pooling variant, prefix)",
+        "test": "the held-out number; do not tune on it",
+    }[split]
     meta: dict[str, Any] = {
         "name": name,
         "kind": "sts",
@@ -1230,6 +1251,7 @@ The TSV is read **without quote processing** (STS-B sentences contain stray `"` 
 """
     files: dict[str, str | bytes] = {
         "pairs.jsonl": jsonl(pairs),
+        "split.json": json_text({"split": split}),
         "meta.json": json_text(meta),
         "README.md": readme,
         "LICENSE.origin.txt": raw_file(raw, "korsts/LICENSE.origin.txt").read_bytes(),
@@ -1336,10 +1358,18 @@ check with `python testsets/cs_faq_check.py`; build.py only lists it below from 
 |---|---|---|---|
 {table}
 
-**Licences differ per set.** `parakqc`, `parakqc_alt`, `stylekqc`, `korsts_dev` and `korsts_test` are
+**Licences differ per set.** `parakqc`, `parakqc_alt`, `stylekqc`, `korsts_train`, `korsts_dev` and `korsts_test` are
 CC BY-SA 4.0 (share-alike, with attribution in their README); `welfare`, `welfare_passages` and
 `sample_faq` are MIT (origin: Welfare-QA, Choi JaeHun; `sample_faq`'s `site-*` entries are the project's
 own); `cs_faq` is MIT, written by the project. Each folder carries its licence file.
+
+## Splits: never train on what is scored
+Every set has a `split.json`. The ranking sets are split by entry (`{SPLIT_RULE}`; an entry is one
+group: a programme, a paraphrase block, a style block): a query is a test query when any of its
+relevant entries is a test entry, else a train query; the corpus is searched whole. `korsts_train`
+is KorSTS's own train split; `korsts_dev`, `korsts_test` and the hand-written `cs_faq` are
+evaluation only. `faqsearch eval` scores the dev/test part only; `faqsearch train` takes the train
+part only and refuses a dev or test split naming its `split.json`.
 
 ## Format
 - **ranking**: `corpus.jsonl` (`{{"id", "text"}}`, optional `"title"`, `"answer"`, `"alternates"`),
@@ -1375,7 +1405,7 @@ def build(raw: Path, out: Path) -> dict[str, dict]:
     metas.append(write_parakqc(out, raw, build_parakqc(parakqc)))
     metas.append(write_parakqc_alt(out, raw, build_parakqc_alt(parakqc)))
     metas.append(write_stylekqc(out, raw, build_stylekqc(raw)))
-    for split in ("dev", "test"):
+    for split in ("train", "dev", "test"):
         pairs, stats = build_korsts(raw, split)
         metas.append(write_korsts(out, raw, split, pairs, stats))
     faqs = build_sample_faq(programmes, entry_ids)

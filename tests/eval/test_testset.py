@@ -26,6 +26,7 @@ BUNDLED = {
     "parakqc": "ranking",
     "parakqc_alt": "ranking",
     "stylekqc": "ranking",
+    "korsts_train": "sts",
     "korsts_dev": "sts",
     "korsts_test": "sts",
 }
@@ -446,6 +447,7 @@ def test_bundled_counts():
         "parakqc": {"entries": 999, "queries": 8988, "qrels": 8995},
         "parakqc_alt": {"entries": 999, "queries": 4991, "qrels": 4997, "alternates": 3998},
         "stylekqc": {"entries": 480, "queries": 2399, "qrels": 2399},
+        "korsts_train": {"pairs": 5749},
         "korsts_dev": {"pairs": 1500},
         "korsts_test": {"pairs": 1379},
     }
@@ -569,3 +571,92 @@ def test_build_script_reproduces_the_committed_files(tmp_path):
     assert built == committed
     for rel in built:
         assert (tmp_path / rel).read_bytes() == (TESTSETS / rel).read_bytes(), rel
+
+
+# ---------------------------------------------------------------------------------------------
+# Splits: train and evaluation parts never overlap
+
+
+def test_a_ranking_split_by_entry_gives_test_queries_to_eval_and_the_rest_to_train(tmp_path):
+    folder = ranking_folder(tmp_path)
+    (folder / "split.json").write_text('{"rule": "hand-made", "test_entries": ["e2"]}', encoding="utf-8")
+    whole = load_testset(folder)
+    evaluated = load_testset(folder, "eval")
+    trained = load_testset(folder, "train")
+    assert isinstance(evaluated, RankingSet) and isinstance(trained, RankingSet)
+    assert evaluated.corpus == trained.corpus == whole.corpus  # the corpus is searched whole
+    # q2 is relevant to e2 (a test entry) and e3 (a train entry): one test entry makes a test query
+    assert [q.id for q in evaluated.queries] == ["q2"]
+    assert evaluated.qrels == {"q2": whole.qrels["q2"]}
+    assert [q.id for q in trained.queries] == ["q1"]
+    assert trained.qrels == {"q1": whole.qrels["q1"]}
+
+
+def test_a_test_split_is_refused_as_training_data_naming_its_split_file(tmp_path):
+    folder = tmp_path / "pairs"
+    folder.mkdir()
+    (folder / "pairs.jsonl").write_text('{"a": "가", "b": "나", "score": 1.0}\n', encoding="utf-8")
+    (folder / "split.json").write_text('{"split": "test"}', encoding="utf-8")
+    assert isinstance(load_testset(folder, "eval"), StsSet)
+    with pytest.raises(ts.TestsetError) as excinfo:
+        load_testset(folder, "train")
+    assert str(excinfo.value) == (
+        f"{folder}: is the test split ({folder / 'split.json'}); a model must not be trained on what it is "
+        "scored on. Train on a train split (testsets/README.md lists them) or your own data."
+    )
+    (folder / "split.json").write_text('{"split": "train"}', encoding="utf-8")
+    with pytest.raises(
+        ts.TestsetError, match=r"is a train split .*; evaluate on its dev or test split instead"
+    ):
+        load_testset(folder, "eval")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{", "not valid UTF-8 JSON"),
+        ('{"split": "holdout"}', 'expected {"split": "train" | "dev" | "test"}'),
+        ('{"test_entries": ["nope"]}', "test entry 'nope' is not in corpus.jsonl"),
+    ],
+)
+def test_a_malformed_split_file_is_an_error_naming_it(tmp_path, content, message):
+    folder = ranking_folder(tmp_path)
+    (folder / "split.json").write_text(content, encoding="utf-8")
+    with pytest.raises(ts.TestsetError) as excinfo:
+        load_testset(folder, "eval")
+    assert str(excinfo.value).startswith(f"{folder / 'split.json'}: ")
+    assert message in str(excinfo.value)
+
+
+@pytest.mark.parametrize("name", ["welfare", "parakqc", "stylekqc"])
+def test_bundled_ranking_splits_are_disjoint_cover_the_set_and_match_their_meta(name):
+    meta = json.loads((TESTSETS / name / "meta.json").read_text(encoding="utf-8"))
+    whole, evaluated, trained = (load_testset(TESTSETS / name, p) for p in ("all", "eval", "train"))
+    assert (
+        isinstance(whole, RankingSet)
+        and isinstance(evaluated, RankingSet)
+        and isinstance(trained, RankingSet)
+    )
+    test_ids = {q.id for q in evaluated.queries}
+    train_ids = {q.id for q in trained.queries}
+    assert not test_ids & train_ids
+    assert test_ids | train_ids == {q.id for q in whole.queries}
+    assert (len(test_ids), len(train_ids)) == (meta["split"]["test_queries"], meta["split"]["train_queries"])
+    # no train query is relevant to a test entry: nothing of a test group is trained on
+    test_entries = {e for q in evaluated.queries for e in evaluated.qrels[q.id]} - {
+        e for q in trained.queries for e in trained.qrels[q.id]
+    }
+    assert len(test_entries) == meta["split"]["test_entries"]
+
+
+def test_sets_sharing_entry_ids_split_alike():
+    for a, b in (("welfare", "welfare_passages"), ("parakqc", "parakqc_alt")):
+        split_a = json.loads((TESTSETS / a / "split.json").read_text(encoding="utf-8"))["test_entries"]
+        split_b = json.loads((TESTSETS / b / "split.json").read_text(encoding="utf-8"))["test_entries"]
+        assert split_a == split_b
+
+
+@pytest.mark.parametrize("name", ["korsts_dev", "korsts_test", "cs_faq"])
+def test_evaluation_only_sets_are_refused_for_training(name):
+    with pytest.raises(ts.TestsetError, match="a model must not be trained on what it is scored on"):
+        load_testset(TESTSETS / name, "train")
