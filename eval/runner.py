@@ -600,6 +600,29 @@ def evaluate_precisions(
     return report
 
 
+def evaluate_models(
+    testset: RankingSet | StsSet,
+    variants: list[Variant],
+    encoders: dict[str, Encoder],
+    *,
+    baseline: str,
+    cache: VectorCache | None = None,
+    progress: Progress | None = None,
+    function_weight: float = 1.0,
+) -> Report:
+    """Every variant under every model of `encoders` ({label: encoder}), named `VARIANT [LABEL]`,
+    tested against `baseline` under the first: the before/after table of `faqsearch train`."""
+    return _evaluate_across(
+        testset,
+        variants,
+        encoders,
+        baseline=baseline,
+        cache=cache,
+        progress=progress,
+        function_weight=function_weight,
+    ).report
+
+
 def evaluate_prefixes(
     testset: RankingSet | StsSet,
     variants: list[Variant],

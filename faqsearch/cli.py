@@ -686,6 +686,96 @@ def eval_command(
 
 
 @cli.command()
+def train(
+    data: Annotated[
+        list[Path],
+        typer.Option(
+            "--data",
+            help="Training data, repeatable: pairs JSONL ({query, positive[, negative]}), an FAQ file with "
+            "alternates, or a test set folder's train split (testsets/README.md).",
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Folder for the trained model (new, or --resume).")],
+    model: ModelOption = None,
+    epochs: Annotated[float, typer.Option("--epochs", min=0.01, help="Passes over the data.")] = 1.0,
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", min=2, help="Pairs per batch (in-batch negatives).")
+    ] = 32,
+    lr: Annotated[
+        float, typer.Option("--lr", min=0.0, help="Peak learning rate (10% warm-up, then linear).")
+    ] = 2e-5,
+    max_minutes: Annotated[
+        float | None,
+        typer.Option(
+            "--max-minutes", min=0.0, help="Stop after the step that crosses this; the model is saved."
+        ),
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed: the same run gives the same model on CPU.")] = 0,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue from the newest checkpoint in --out.")
+    ] = False,
+    eval_testset: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--eval-testset", help="Test set folder scored before and after (its evaluation split)."
+        ),
+    ] = None,
+    max_length: Annotated[int, typer.Option("--max-length", min=8, help="Tokens per training text.")] = 128,
+) -> None:
+    """Adapt the model to your data; writes a model folder every command loads, with MODEL_CARD.md."""
+    from models.encoder import default_prefix, trained_prefixes
+    from training.run import run_training
+    from training.trainer import TrainConfig
+
+    settings = get_settings()
+    base = model or settings.model
+    query_prefix = settings.model_prefix if settings.model_prefix is not None else default_prefix(base)
+    recorded = trained_prefixes(base) if settings.model_prefix is None else None
+    entry_prefix = settings.entry_prefix
+    if entry_prefix is None:
+        entry_prefix = recorded[1] if recorded else query_prefix
+    config = TrainConfig(
+        model=base,
+        out=out,
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        max_minutes=max_minutes,
+        seed=seed,
+        resume=resume,
+        query_prefix=query_prefix,
+        entry_prefix=entry_prefix,
+        max_length=max_length,
+        bf16=_trains_in_bf16(settings.precision),
+        progress=sys.stderr.isatty(),
+    )
+    try:
+        from eval.cache import VectorCache, default_cache_dir
+
+        with VectorCache(settings.eval_cache or default_cache_dir()) as cache:
+            card = run_training(
+                data,
+                config,
+                eval_testsets=eval_testset or [],
+                pooling=settings.pooling,
+                encoder_loader=load_encoder,
+                cache=cache,
+            )
+    except FaqsearchError as exc:
+        raise fail(str(exc)) from None
+    typer.echo(card)
+
+
+def _trains_in_bf16(precision: str) -> bool:
+    """bf16 where the CPU has it natively and the precision setting allows it (auto or bf16)."""
+    import torch
+
+    from models.cpu_features import cpu_features
+
+    return not torch.cuda.is_available() and precision in ("auto", "bf16") and cpu_features().bf16
+
+
+@cli.command()
 def serve(
     index: DirOption = None,
     host: Annotated[str | None, typer.Option("--host", help="Default: FAQSEARCH_HOST (127.0.0.1).")] = None,

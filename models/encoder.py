@@ -40,9 +40,43 @@ class ModelLoadError(FaqsearchError, ValueError):
     """The model could not be loaded; the message says what to change."""
 
 
+# Written by `faqsearch train` into the model folder: the prefixes the model was trained with. A
+# trained folder's name no longer says `e5`, so its own record decides.
+TRAINED_PREFIXES_FILE = "faqsearch.json"
+
+
+def trained_prefixes(model_name: str) -> tuple[str, str] | None:
+    """(query prefix, entry prefix) recorded in a model folder by `faqsearch train`, else None."""
+    path = Path(model_name).expanduser() / TRAINED_PREFIXES_FILE
+    if not path.is_file():
+        return None
+    import json
+
+    try:
+        recorded = json.loads(path.read_text(encoding="utf-8"))
+        return str(recorded["query_prefix"]), str(recorded["entry_prefix"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ModelLoadError(
+            f"{path}: unreadable ({type(exc).__name__}: {exc}); it must hold query_prefix and entry_prefix "
+            "as `faqsearch train` writes them. Restore it, or delete it and set FAQSEARCH_MODEL_PREFIX."
+        ) from None
+
+
 def default_prefix(model_name: str) -> str:
-    """e5 models expect `query: ` before symmetric-matching input; other models get no prefix."""
+    """The prefix a trained folder records; else e5 models expect `query: ` before symmetric-matching
+    input and other models get no prefix."""
+    recorded = trained_prefixes(model_name)
+    if recorded is not None:
+        return recorded[0]
     return E5_PREFIX if "e5" in Path(model_name.rstrip("/")).name.lower() else ""
+
+
+def _default_entry_prefix(name_or_path: str, prefix: str | None, entry_prefix: str | None) -> str | None:
+    """A trained folder's recorded entry prefix, unless the caller chose either prefix."""
+    recorded = trained_prefixes(name_or_path)
+    if entry_prefix is not None or prefix is not None or recorded is None:
+        return entry_prefix
+    return recorded[1]
 
 
 def model_fingerprint(name_or_path: str) -> str:
@@ -200,7 +234,7 @@ class Encoder:
             device=torch_device,
             dtype=dtype,
             prefix=default_prefix(name_or_path) if prefix is None else prefix,
-            entry_prefix=entry_prefix,
+            entry_prefix=_default_entry_prefix(name_or_path, prefix, entry_prefix),
             max_length=max_length or limit,
             batch_size=batch_size,
             packed=packed,

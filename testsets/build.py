@@ -55,6 +55,9 @@ RAW_SHA256 = {
     "korsts/sts-dev.tsv": "d835b65b424401fbcce6be28a78159df8d61f5b19977ea7a0b83b8cb6105f393",
     "korsts/sts-train.tsv": "b5aaa7f957d6ff46f4b6834a8b0f024a9234a6eefe9289aed66746b4533da3b8",
     "korsts/sts-test.tsv": "13f83a3440d9db52d134eb40303ce021b03264aa338fbf2871c8786ce04d2105",
+    "xnli_ko/xnli.dev.ko.tsv": "821fb1c1c2e538ac2724a6132da36ffa379eb9a542ceb89243b3cf711377382c",
+    "xnli_ko/xnli.test.ko.tsv": "0db53cf8e182283a0d0404ec3fe1b15d1e29236d23d22082dc20d43067254b3e",
+    "xnli_ko/LICENSE.origin.txt": "73c55d92eee00d4b03241b6f57a607ce5dc9ab1127bd0ce21a99e4b134b11397",
     "korsts/LICENSE.origin.txt": "73c55d92eee00d4b03241b6f57a607ce5dc9ab1127bd0ce21a99e4b134b11397",
 }
 
@@ -1260,6 +1263,90 @@ The TSV is read **without quote processing** (STS-B sentences contain stray `"` 
     return meta
 
 
+def build_xnli(raw: Path) -> tuple[list[dict[str, object]], dict[str, int]]:
+    """(premise, entailed hypothesis, contradicting hypothesis) triples, dev then test file order."""
+    triples: list[dict[str, object]] = []
+    premises = 0
+    for name in ("dev", "test"):
+        rows = read_tsv(
+            raw_file(raw, f"xnli_ko/xnli.{name}.ko.tsv"), ["sentence1", "sentence2", "gold_label"]
+        )
+        hypotheses: dict[str, dict[str, str]] = {}
+        for premise, hypothesis, label in rows:
+            hypotheses.setdefault(clean(premise), {}).setdefault(label, clean(hypothesis))
+        premises += len(hypotheses)
+        for premise, by_label in hypotheses.items():
+            if premise and by_label.get("entailment") and by_label.get("contradiction"):
+                triples.append(
+                    {
+                        "query": premise,
+                        "positive": by_label["entailment"],
+                        "negative": by_label["contradiction"],
+                    }
+                )
+    return triples, {"premises": premises, "premises_without_both_labels": premises - len(triples)}
+
+
+def write_xnli(out: Path, raw: Path, triples: list[dict[str, object]], stats: dict[str, int]) -> dict:
+    name = "xnli_ko"
+    meta: dict[str, Any] = {
+        "name": name,
+        "kind": "pairs",
+        "counts": {"triples": len(triples)},
+        "licence": "CC BY-SA 4.0",
+        "source": source_info(
+            raw,
+            "kakaobrain/KorNLUDatasets",
+            "0df0fe7d496eb61b092e022e238c2230b29f1cbc",
+            ["xnli_ko/xnli.dev.ko.tsv", "xnli_ko/xnli.test.ko.tsv"],
+        ),
+        "construction": [
+            "KorNLI's xnli.dev.ko.tsv then xnli.test.ko.tsv (header sentence1, sentence2, gold_label), NFC, stripped.",
+            "Per premise (sentence1), the first entailment and the first contradiction hypothesis: "
+            "query = premise, positive = entailed, negative = contradicting; neutral ones are not used.",
+        ],
+        "stats": stats,
+        "split": "train (training data only: the product is never evaluated on it)",
+    }
+    licence = CC_BY_SA_NOTE.format(
+        work="KorNLI's Korean XNLI dev and test files",
+        attribution="KorNLI by Ham et al., Kakao Brain (https://github.com/kakaobrain/KorNLUDatasets), "
+        "CC BY-SA 4.0; XNLI by Conneau et al.",
+        changes="kept one entailed and one contradicting hypothesis per premise, NFC-normalised and stripped "
+        "text, converted to JSON lines.",
+        licence_file="The origin's licence text is copied as `LICENSE.origin.txt`.",
+    )
+    readme = f"""\
+# {name} — Korean XNLI premises with an entailed and a contradicting hypothesis (training pairs)
+
+Training data for `faqsearch train` (`--data testsets/{name}/train_pairs.jsonl`): the entailed hypothesis
+is the premise's positive, the contradicting one its hard negative. Not an evaluation set.
+
+## Counts
+| what | count |
+|---|---|
+{counts_lines(meta["counts"])}
+
+## Origin
+`KorNLI/xnli.dev.ko.tsv` and `KorNLI/xnli.test.ko.tsv` from GitHub
+[kakaobrain/KorNLUDatasets](https://github.com/kakaobrain/KorNLUDatasets), commit
+`0df0fe7d496eb61b092e022e238c2230b29f1cbc`. Paper: Ham et al., "KorNLI and KorSTS" (arXiv 2004.03289).
+
+{licence}
+## Files
+- `train_pairs.jsonl`: `{{"query", "positive", "negative"}}` per line, in source order.
+- `meta.json`: counts, source (repository, commit, sha256), construction notes.
+"""
+    files: dict[str, str | bytes] = {
+        "train_pairs.jsonl": jsonl(triples),
+        "meta.json": json_text(meta),
+        "README.md": readme,
+        "LICENSE.origin.txt": raw_file(raw, "xnli_ko/LICENSE.origin.txt").read_bytes(),
+    }
+    write_set(out, name, files)
+    return meta
+
+
 def write_sample_faq(out: Path, raw: Path, faqs: list[dict[str, str]], programmes: int) -> dict:
     site = sum(1 for f in faqs if f["id"].startswith("site-"))
     counts = {"entries": len(faqs), "welfare_entries": len(faqs) - site, "hand_written_entries": site}
@@ -1358,7 +1445,7 @@ check with `python testsets/cs_faq_check.py`; build.py only lists it below from 
 |---|---|---|---|
 {table}
 
-**Licences differ per set.** `parakqc`, `parakqc_alt`, `stylekqc`, `korsts_train`, `korsts_dev` and `korsts_test` are
+**Licences differ per set.** `parakqc`, `parakqc_alt`, `stylekqc`, `korsts_train`, `korsts_dev`, `korsts_test` and `xnli_ko` are
 CC BY-SA 4.0 (share-alike, with attribution in their README); `welfare`, `welfare_passages` and
 `sample_faq` are MIT (origin: Welfare-QA, Choi JaeHun; `sample_faq`'s `site-*` entries are the project's
 own); `cs_faq` is MIT, written by the project. Each folder carries its licence file.
@@ -1367,7 +1454,7 @@ own); `cs_faq` is MIT, written by the project. Each folder carries its licence f
 Every set has a `split.json`. The ranking sets are split by entry (`{SPLIT_RULE}`; an entry is one
 group: a programme, a paraphrase block, a style block): a query is a test query when any of its
 relevant entries is a test entry, else a train query; the corpus is searched whole. `korsts_train`
-is KorSTS's own train split; `korsts_dev`, `korsts_test` and the hand-written `cs_faq` are
+is KorSTS's own train split and `xnli_ko` training pairs only; `korsts_dev`, `korsts_test` and the hand-written `cs_faq` are
 evaluation only. `faqsearch eval` scores the dev/test part only; `faqsearch train` takes the train
 part only and refuses a dev or test split naming its `split.json`.
 
@@ -1408,6 +1495,7 @@ def build(raw: Path, out: Path) -> dict[str, dict]:
     for split in ("train", "dev", "test"):
         pairs, stats = build_korsts(raw, split)
         metas.append(write_korsts(out, raw, split, pairs, stats))
+    metas.append(write_xnli(out, raw, *build_xnli(raw)))
     faqs = build_sample_faq(programmes, entry_ids)
     if not any("비밀번호를 잊어버렸어요" in f["question"] for f in faqs):
         raise BuildError("sample_faq has no entry for 비밀번호를 잊어버렸어요")

@@ -406,7 +406,7 @@ def test_bundled_sets_are_the_expected_ones():
         meta = json.loads(meta_file.read_text(encoding="utf-8"))
         assert meta["name"] == meta_file.parent.name
         kinds[meta["name"]] = meta["kind"]
-    assert kinds == {**BUNDLED, "sample_faq": "faq", "cs_faq": "ranking"}
+    assert kinds == {**BUNDLED, "sample_faq": "faq", "cs_faq": "ranking", "xnli_ko": "pairs"}
 
 
 @pytest.mark.parametrize("name", sorted(BUNDLED))
