@@ -32,7 +32,6 @@ from indexing.loaded_index import DOMAIN_WORDS_KEY
 from indexing.rows import matched_text
 from indexing.store import FaqEntry, InvalidFaqEntryError, UpsertResult, normalize_id
 from models.bm25 import Bm25Stats
-from models.embedder import Embedder
 from models.encoder import Encoded, Role
 from models.errors import FaqsearchError, PoolingError
 from models.pooling_spec import PoolingSpec, parse_pooling
@@ -143,11 +142,13 @@ def pooling_spec(state: ServiceState, name: str | None) -> PoolingSpec:
         raise ApiError(422, "invalid_request", f"pooling: {exc}") from exc
 
 
-async def _encode(state: ServiceState, embedder: Embedder, texts: Sequence[str], role: Role) -> Encoded:
+async def _encode(
+    state: ServiceState, texts: Sequence[str], spec: PoolingSpec, bm25: Bm25Stats | None, role: Role
+) -> Encoded:
     """A forward pass in the encoder thread. The encoder refuses what it cannot do with a
     FaqsearchError (a pooling deeper than the model, say): that is the request's fault, so a 422."""
     try:
-        return await state.run_in_encoder(partial(embedder.encode, texts, role=role))
+        return await state.run_in_encoder(partial(state.encoder.encode, texts, spec, bm25=bm25, role=role))
     except FaqsearchError as exc:
         raise ApiError(422, "invalid_request", f"pooling: {exc}") from exc
 
@@ -184,8 +185,7 @@ async def rank(
     apart) and keep their input order.
     """
     bm25 = await run_in_threadpool(_rank_bm25, state, candidates) if spec.needs_bm25 else None
-    embedder = Embedder.bind(state.encoder, spec, bm25)
-    query_vector = (await _encode(state, embedder, [query], "query")).vectors[0]  # [H]
+    query_vector = (await _encode(state, [query], spec, bm25, "query")).vectors[0]  # [H]
     distinct = list(dict.fromkeys(candidates))
     step = state.settings.batch_size
     scores = np.empty(len(distinct), dtype=np.float32)  # [D]
@@ -196,7 +196,7 @@ async def rank(
             )
             raise ApiError(499, "client_closed_request", "the client closed the connection; the rank stopped")
         chunk = distinct[start : start + step]
-        encoded = await _encode(state, embedder, chunk, "entry")
+        encoded = await _encode(state, chunk, spec, bm25, "entry")
         scores[start : start + len(chunk)] = encoded.vectors @ query_vector  # [chunk]
     position = {text: i for i, text in enumerate(distinct)}
     return scores[[position[text] for text in candidates]]  # [N]
@@ -205,7 +205,7 @@ async def rank(
 async def embed(state: ServiceState, sentences: list[str], spec: PoolingSpec, role: Role) -> Encoded:
     """Sentence vectors; BM25 pooling uses the served index's statistics, so they match its vectors."""
     bm25 = state.require_searcher().index.bm25 if spec.needs_bm25 else None
-    return await _encode(state, Embedder.bind(state.encoder, spec, bm25), sentences, role)
+    return await _encode(state, sentences, spec, bm25, role)
 
 
 # -- FAQ reads and writes ----------------------------------------------------------------------

@@ -91,7 +91,7 @@ class EncoderIdentity:
     @classmethod
     def from_manifest(cls, manifest: Mapping[str, Any]) -> EncoderIdentity:
         """The identity a manifest records; an older manifest's entry prefix is its query prefix,
-        and its precision fp32 (the only one there was)."""
+        and its precision, never recorded, reads as fp32 (informational only: not checked)."""
         model = manifest["model"]
         return cls(
             name=str(model["name"]),
