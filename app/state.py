@@ -7,7 +7,7 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 
@@ -38,7 +38,7 @@ class _EncoderOnThread:
     """The encoder for code running in another thread (a rebuild job): `encode` runs through
     `run(fn, *args, **kwargs)` (the service's: in the encoder thread, waited for), one batch per
     call, so searches queue behind one batch of the rebuild at most; everything else is the
-    encoder's own."""
+    encoder's own (`__getattr__`: a `SentenceEncoder`'s identity fields, the tokenizer)."""
 
     def __init__(self, encoder: Encoder, run: Callable[..., Any]) -> None:
         self._encoder = encoder
@@ -254,10 +254,9 @@ class ServiceState:
 
     def build_index(self, progress: Callable[[int, int], None]) -> LoadedIndex:
         """Runs in the job thread: a new snapshot from the store, loaded and ready to swap in."""
-        encoder = cast(Encoder, _EncoderOnThread(self.encoder, self.in_encoder_thread))
         result = build_snapshot(
             self.settings.data_dir,
-            encoder,
+            _EncoderOnThread(self.encoder, self.in_encoder_thread),
             self.settings.pooling,
             IndexParams(type=self.settings.index_type),
             keep=self.settings.snapshot_keep,

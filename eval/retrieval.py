@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -24,19 +24,22 @@ from indexing.rows import RowPolicy
 from indexing.store import FaqEntry
 from models.bm25 import Bm25Stats
 from models.errors import InvalidValueError
+from models.sentence_encoder import Encoded
 
 if TYPE_CHECKING:
     from indexing.loaded_index import LoadedIndex
     from indexing.searcher import Hit
-    from models.encoder import Encoded, Encoder, Role
+    from models.identity import EncoderIdentity
+    from models.options import Role
     from models.pooling_spec import PoolingSpec
+    from models.sentence_encoder import SentenceEncoder
 
 TOP_K = 10  # the deepest cut-off of the ranking metrics
 
 
 class PrecomputedEncoder:
-    """Stands in for `models.encoder.Encoder` where `Searcher` and `index_from_entries` use it
-    (`encode`, `dim` and the manifest fields): returns already pooled vectors, by text.
+    """A `SentenceEncoder` for `Searcher` and `index_from_entries` (`encode` and the identity
+    fields) that returns already pooled vectors, by text.
 
     BM25 pooling depends on the statistics; asking with other statistics than the vectors were
     pooled with is an error rather than a silently wrong number. `vectors` were pooled behind the
@@ -56,6 +59,7 @@ class PrecomputedEncoder:
         bm25: Bm25Stats | None,
         entry_vectors: Mapping[str, TextVectors] | None = None,
         entry_prefix: str | None = None,
+        precision: str = "fp32",
     ) -> None:
         self.vectors = vectors
         self.entry_vectors = vectors if entry_vectors is None else entry_vectors
@@ -65,7 +69,31 @@ class PrecomputedEncoder:
         self.prefix = prefix
         self.entry_prefix = prefix if entry_prefix is None else entry_prefix
         self.max_length = max_length
+        self.precision = precision
         self._bm25_sha256 = bm25_fingerprint(bm25) if bm25 is not None else None
+
+    @classmethod
+    def of(
+        cls,
+        identity: EncoderIdentity,
+        vectors: Mapping[str, TextVectors],
+        *,
+        bm25: Bm25Stats | None,
+        entry_vectors: Mapping[str, TextVectors] | None = None,
+    ) -> PrecomputedEncoder:
+        """Vectors pooled by the encoder of `identity`, standing in for it."""
+        return cls(
+            vectors,
+            dim=identity.dim,
+            name=identity.name,
+            fingerprint=identity.sha256,
+            prefix=identity.prefix,
+            max_length=identity.max_length,
+            bm25=bm25,
+            entry_vectors=entry_vectors,
+            entry_prefix=identity.entry_prefix,
+            precision=identity.precision,
+        )
 
     def encode(
         self,
@@ -75,7 +103,6 @@ class PrecomputedEncoder:
         bm25: Bm25Stats | None = None,
         role: Role = "query",
     ) -> Encoded:
-        from models.encoder import Encoded
         from models.pooling_spec import PoolingSpec, parse_pooling
         from models.text import normalize_sentences
 
@@ -119,8 +146,6 @@ class _NoVectors(PrecomputedEncoder):
         bm25: Bm25Stats | None = None,
         role: Role = "query",
     ) -> Encoded:
-        from models.encoder import Encoded
-
         return Encoded(np.zeros((len(texts), 1), dtype=np.float32), np.zeros(len(texts), dtype=bool))
 
 
@@ -190,7 +215,7 @@ def lexical_index(
     view = view or CorpusView()
     index, _ = index_from_entries(
         corpus_entries(testset, view),
-        cast("Encoder", _NoVectors(view.chunker)),
+        _NoVectors(view.chunker),
         "mean",
         IndexParams(type="flat"),
         rows=view.rows,
@@ -199,15 +224,18 @@ def lexical_index(
     return index
 
 
-def _with_pooling(index: LoadedIndex, encoder: Encoder, texts: list[str], pooling: str) -> LoadedIndex:
+def _with_pooling(
+    index: LoadedIndex, encoder: SentenceEncoder, texts: list[str], pooling: str
+) -> LoadedIndex:
     """`index` with its dense half pooled with `pooling`, encoded and built as `index_from_entries`
     does it (`encode_entries`, `VectorIndex.build`) from its row texts; the lexical half is shared."""
     from indexing.build import encode_entries
     from indexing.vector_index import VectorIndex
-    from models.pooling_spec import parse_pooling
+    from models.embedder import Embedder
 
-    spec = parse_pooling(pooling)
-    vectors = encode_entries(encoder, texts, spec.name, index.bm25 if spec.needs_bm25 else None)
+    embedder = Embedder.bind(encoder, pooling, index.bm25)
+    spec = embedder.pooling
+    vectors = encode_entries(embedder, texts)
     labels = np.arange(len(texts), dtype=np.int64)
     assert sorted(index.id_of) == labels.tolist(), "row texts must be those of the index"
     return dataclasses.replace(
@@ -259,8 +287,7 @@ def ranking_hits(
     if poolings and vectors is None:
         raise ValueError(f"variants with pooling {', '.join(poolings)} need sentence vectors")
     base = base or lexical_index(testset, view)
-    # Searcher and the index builder call only what PrecomputedEncoder provides.
-    encoder = cast("Encoder", vectors or _NoVectors())
+    encoder: SentenceEncoder = vectors or _NoVectors()
     hits: dict[str, list[list[Hit]]] = {}
     lexical: list[list[Hit]] | None = None
     if any(v.kind != "dense" for v in variants):

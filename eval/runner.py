@@ -29,6 +29,7 @@ from eval.testset import RankingSet, StsSet
 from eval.variants import Variant, parse_variant
 from eval.vectors import Progress, pooled_vectors
 from models.errors import InvalidValueError
+from models.identity import EncoderIdentity
 
 if TYPE_CHECKING:
     from indexing.searcher import Hit
@@ -108,14 +109,7 @@ def with_baseline(variants: list[Variant], baseline: str) -> tuple[list[Variant]
 def _model_info(encoder: Encoder | None) -> dict[str, Any] | None:
     if encoder is None:
         return None
-    return {
-        "name": encoder.name,
-        "sha256": encoder.fingerprint,
-        "prefix": encoder.prefix,
-        "entry_prefix": encoder.entry_prefix,
-        "max_length": encoder.max_length,
-        "precision": getattr(encoder, "precision", "fp32"),
-    }
+    return EncoderIdentity.of(encoder).model_record()  # what an index manifest records as "model"
 
 
 def _round(x: float) -> float:
@@ -231,16 +225,8 @@ def _ranking_hits(
             vectors = entry_vectors = pool(corpus + queries)
         else:  # the corpus behind the entry prefix, the queries behind the query prefix
             entry_vectors, vectors = pool(corpus, role="entry"), pool(queries, role="query")
-        source = PrecomputedEncoder(
-            vectors,
-            dim=encoder.dim,
-            name=encoder.name,
-            fingerprint=encoder.fingerprint,
-            prefix=encoder.prefix,
-            max_length=encoder.max_length,
-            bm25=bm25,
-            entry_vectors=entry_vectors,
-            entry_prefix=encoder.entry_prefix,
+        source = PrecomputedEncoder.of(
+            EncoderIdentity.of(encoder), vectors, bm25=bm25, entry_vectors=entry_vectors
         )
     return ranking_hits(testset, variants, source, base_index, view)
 

@@ -39,17 +39,19 @@ def _precision_key(precision: str, device_type: str) -> str:
 def cache_namespace(encoder: Encoder, pooling: str, bm25: Bm25Stats | None, role: Role = "query") -> str:
     """The cache key of vectors pooled with `pooling` behind the prefix of `role`: the prefix itself
     is in the key, so an entry and a query behind the same prefix share their vectors."""
+    from models.identity import EncoderIdentity
     from models.pooling_spec import parse_pooling
 
     spec = parse_pooling(pooling)
+    identity = EncoderIdentity.of(encoder)
     return namespace(
-        model_sha256=encoder.fingerprint,
-        prefix=encoder.prefix_of(role),
-        max_length=encoder.max_length,
+        model_sha256=identity.sha256,
+        prefix=encoder.prefix_of(role),  # the role's prefix only: the other one changes no vector here
+        max_length=identity.max_length,
         pooling=spec.name,
         bm25_sha256=bm25_fingerprint(bm25) if spec.needs_bm25 and bm25 is not None else None,
         precision=_precision_key(
-            getattr(encoder, "precision", "fp32"), getattr(getattr(encoder, "device", None), "type", "cpu")
+            identity.precision, getattr(getattr(encoder, "device", None), "type", "cpu")
         ),
     )
 

@@ -123,8 +123,9 @@ def embed(
                 terms([normalize_text(line) for line in read_lines(corpus)]),
                 function_weight=get_settings().function_word_weight,
             )
-        encoder = load_encoder(model)
-        encoded = encoder.encode(texts, spec, bm25=bm25)
+        from models.embedder import Embedder
+
+        encoded = Embedder.bind(load_encoder(model), spec, bm25).encode(texts)
     except FaqsearchError as exc:
         raise fail(str(exc)) from exc
     out = sys.stdout

@@ -25,10 +25,12 @@ from indexing.store import FaqEntry, FaqStore
 from indexing.vector_index import IndexParams, VectorIndex
 from models.bm25 import Bm25Stats
 from models.domain_words import DomainWords
-from models.encoder import Encoder
+from models.embedder import Embedder
 from models.errors import InvalidValueError
+from models.identity import EncoderIdentity
 from models.morphemes import analyzer_for
 from models.pooling_spec import parse_pooling
+from models.sentence_encoder import SentenceEncoder
 
 logger = logging.getLogger(__name__)
 
@@ -64,30 +66,27 @@ def library_versions() -> dict[str, str]:
 
 
 def encode_entries(
-    encoder: Encoder,
+    embedder: Embedder,
     questions: Sequence[str],
-    pooling: str,
-    bm25: Bm25Stats | None,
     progress: Progress | None = None,
 ) -> np.ndarray:
     """[N, D] vectors in input order, each text behind the encoder's entry prefix; sorted by length
     across the whole corpus so chunks pad little."""
     order = sorted(range(len(questions)), key=lambda i: len(questions[i]))
-    vectors = np.zeros((len(questions), encoder.dim), dtype=np.float32)
+    vectors = np.zeros((len(questions), embedder.dim), dtype=np.float32)
     if progress is not None:  # encoding starts now: a progress bar's clock starts here too
         progress(0, len(order))
     for start in range(0, len(order), ENCODE_CHUNK):
         chunk = order[start : start + ENCODE_CHUNK]
-        vectors[chunk] = encoder.encode(
-            [questions[i] for i in chunk], pooling, bm25=bm25, role="entry"
-        ).vectors
+        vectors[chunk] = embedder.encode([questions[i] for i in chunk], role="entry").vectors
         if progress is not None:
             progress(min(start + ENCODE_CHUNK, len(order)), len(order))
     return vectors
 
 
-def rows_of(entries: Sequence[FaqEntry], policy: RowPolicy, encoder: Encoder) -> list[list[Row]]:
-    """Each entry's rows (indexing.rows); answer chunks sized by the encoder's token limit."""
+def rows_of(entries: Sequence[FaqEntry], policy: RowPolicy, encoder: Any) -> list[list[Row]]:
+    """Each entry's rows (indexing.rows); answer chunks sized by the encoder's token limit. Any:
+    only answers need `encoder.tokenizer`, which `SentenceEncoder` does not promise."""
     # no answers to cut, no tokenizer needed (a lexical-only evaluation has no model)
     chunker = answer_chunker_of(encoder) if policy.answers and any(e.answer for e in entries) else None
     return [entry_rows(entry, policy, chunker) for entry in entries]
@@ -95,7 +94,7 @@ def rows_of(entries: Sequence[FaqEntry], policy: RowPolicy, encoder: Encoder) ->
 
 def index_from_entries(
     entries: Sequence[FaqEntry],
-    encoder: Encoder,
+    encoder: SentenceEncoder,
     pooling: str,
     params: IndexParams,
     *,
@@ -118,9 +117,7 @@ def index_from_entries(
     corpus_terms = analyzer.terms([lexical_text(entry, policy) for entry in entries])
     bm25 = Bm25Stats.fit(corpus_terms, function_weight=function_weight, analyzer=analyzer)
     started = time.perf_counter()
-    vectors = encode_entries(
-        encoder, [r.text for r in flat], spec.name, bm25 if spec.needs_bm25 else None, progress
-    )
+    vectors = encode_entries(Embedder.bind(encoder, spec, bm25), [r.text for r in flat], progress)
     encode_seconds = time.perf_counter() - started
     labels = np.arange(len(flat), dtype=np.int64)
     vector_index = VectorIndex.build(vectors, labels, params)
@@ -129,21 +126,13 @@ def index_from_entries(
         labels_of[entry.id] = list(range(label, label + len(entry_row_list)))
         first_label.append(label)
         label += len(entry_row_list)
+    identity = EncoderIdentity.of(encoder).to_manifest()  # "model" and "dim", in their old places
     manifest: dict[str, Any] = {
         "format_version": FORMAT_VERSION,
-        "model": {
-            "name": encoder.name,
-            "sha256": encoder.fingerprint,
-            "prefix": encoder.prefix,  # before queries
-            "entry_prefix": encoder.entry_prefix,  # before entries; older manifests: = prefix
-            "max_length": encoder.max_length,
-            # Informational: an index built in one precision is served in another (the vectors
-            # differ by rounding only; eval/README.md, "Precision").
-            "precision": getattr(encoder, "precision", "fp32"),
-        },
+        "model": identity["model"],
         "pooling": spec.name,
         "rows": policy.to_manifest(),
-        "dim": encoder.dim,
+        "dim": identity["dim"],
         "count": len(entries),
         "row_count": len(flat),
         "index": vector_index.params.to_dict(),
@@ -178,7 +167,7 @@ def index_from_entries(
 
 def build_snapshot(
     data_dir: Path,
-    encoder: Encoder,
+    encoder: SentenceEncoder,
     pooling: str,
     params: IndexParams | None = None,
     *,

@@ -16,9 +16,7 @@ On disk it is one snapshot folder (see `indexing.snapshots`):
 from __future__ import annotations
 
 import json
-import os
 import threading
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,7 +29,7 @@ from indexing.snapshots import DamagedSnapshotError, check_files
 from indexing.vector_index import IndexParams, VectorIndex
 from models.bm25 import Bm25FormatError, Bm25Stats
 from models.domain_words import DomainWords, WordFile
-from models.errors import FaqsearchError
+from models.identity import EncoderIdentity, IndexMismatchError, mismatch_error  # the error: re-exported
 from models.morphemes import analyzer_for
 
 FORMAT_VERSION = 2  # 2: several rows per entry (question, alternates, answer chunks)
@@ -43,23 +41,6 @@ DOMAIN_WORDS_KEY = "domain_words"
 WORD_FILES = {"user_dict": "user_dict.txt", "synonyms": "synonyms.txt"}
 WORD_SETTINGS = {"user_dict": "FAQSEARCH_USER_DICT", "synonyms": "FAQSEARCH_SYNONYMS"}
 _WORD_NAMES = {"user_dict": "user dictionary", "synonyms": "synonym file"}
-
-
-class IndexMismatchError(FaqsearchError, ValueError):
-    """The snapshot was built with another model, prefix, pooling or function-word weight than the
-    one configured, or by a version whose BM25 terms this one does not read. `public`: the same with
-    folders shown by their names only, for clients of the service."""
-
-    def __init__(self, message: str, public: str | None = None) -> None:
-        super().__init__(message)
-        self.public = public or message
-
-
-def _names_only(text: str, paths: Iterable[str | None]) -> str:
-    """`text` with each absolute path of `paths` shown by its last part (a model folder's name)."""
-    for path in sorted({p for p in paths if p and os.path.isabs(p)}, key=len, reverse=True):
-        text = text.replace(path, Path(path).name)
-    return text
 
 
 def words_manifest(words: DomainWords) -> dict[str, dict[str, str]]:
@@ -217,50 +198,18 @@ class LoadedIndex:
 
     def check_compatible(
         self,
+        identity: EncoderIdentity,
         *,
-        model: str,
-        fingerprint: str,
-        prefix: str,
-        max_length: int,
         pooling: str | None,
-        dim: int,
-        entry_prefix: str | None = None,
         function_weight: float | None = None,
         words: DomainWords | None = None,
         rows: RowPolicy | None = None,
     ) -> None:
-        """Refuse to serve an index built by another model, prefix, token limit, pooling,
-        function-word weight or other domain-word files than `words` (None: none configured), naming
-        both sides. (The entry prefix goes before every indexed text, so another one moves every
-        vector of the index; another query prefix moves every query's; another token limit moves the
-        vectors of the entries longer than the lower one; another function-word weight moves every
-        BM25 weight; other domain words change the terms.) entry_prefix None: = prefix, and a
-        manifest without one was built with its entries behind its query prefix; `pooling` and
-        `function_weight` None: not checked."""
-        built = self.manifest["model"]
-        entry_prefix = prefix if entry_prefix is None else entry_prefix
-        problems = []
-        if built["sha256"] != fingerprint or int(self.manifest["dim"]) != dim:
-            problems.append(
-                f"it was built with model {built['name']!r} (weights sha256 {built['sha256'][:12]}, dim "
-                f"{self.manifest['dim']}) but the configured model is {model!r} (sha256 {fingerprint[:12]}, dim {dim})"
-            )
-        if built.get("prefix", prefix) != prefix:
-            problems.append(
-                f"it was built with the prefix {built['prefix']!r} before every query but the configured "
-                f"prefix is {prefix!r} (FAQSEARCH_MODEL_PREFIX)"
-            )
-        built_entry = built.get("entry_prefix", built.get("prefix", entry_prefix))
-        if built_entry != entry_prefix:
-            problems.append(
-                f"it was built with the entry prefix {built_entry!r} before every FAQ entry but the "
-                f"configured entry prefix is {entry_prefix!r} (FAQSEARCH_ENTRY_PREFIX, unset: the query prefix)"
-            )
-        if int(built.get("max_length", max_length)) != max_length:
-            problems.append(
-                f"it was built with sentences cut at {built['max_length']} tokens but the configured limit "
-                f"is {max_length}"
-            )
+        """Refuse to serve an index built by another encoder (`identity`: model, prefixes, token
+        limit, dim), pooling, function-word weight or other domain-word files than `words` (None:
+        none configured), naming both sides. (Another function-word weight moves every BM25 weight;
+        other domain words change the terms.) `pooling` and `function_weight` None: not checked."""
+        problems = identity.problems(self.manifest)
         if pooling is not None and pooling != self.pooling:
             problems.append(
                 f"it was built with pooling {self.pooling!r} but the configured pooling is {pooling!r}"
@@ -270,26 +219,17 @@ class LoadedIndex:
                 f"it was built with function-word weight {self.bm25.function_weight:g} but the configured "
                 f"FAQSEARCH_FUNCTION_WORD_WEIGHT is {function_weight:g}"
             )
-        problems.extend(self._word_problems(words or DomainWords()))
+        words = words or DomainWords()
+        problems.extend(self._word_problems(words))
         if rows is not None and (built_rows := RowPolicy.from_manifest(self.manifest)) != rows:
             problems.append(
                 f"it was built with {built_rows.describe()} but the configuration has {rows.describe()}"
             )
         if problems:
-            message = (
-                f"index {self.version or '(unsaved)'} does not match the configuration: "
-                + "; ".join(problems)
-                + ". Rebuild the index with the configured settings (faqsearch index build), or set "
-                "FAQSEARCH_MODEL / FAQSEARCH_MODEL_PREFIX / FAQSEARCH_ENTRY_PREFIX / FAQSEARCH_MAX_LENGTH / "
-                "FAQSEARCH_POOLING / FAQSEARCH_FUNCTION_WORD_WEIGHT / FAQSEARCH_USER_DICT / FAQSEARCH_SYNONYMS "
-                "/ FAQSEARCH_INDEX_ANSWERS / FAQSEARCH_ANSWER_WEIGHT to what the index was built with."
-            )
             built_words = dict(self.manifest.get(DOMAIN_WORDS_KEY) or {}).values()
-            paths = [built["name"], model, *(r.get("source") for r in built_words)]
-            paths += [
-                f.path for f in ((words or DomainWords()).user_dict, (words or DomainWords()).synonyms) if f
-            ]
-            raise IndexMismatchError(message, _names_only(message, paths))
+            paths = [self.manifest["model"]["name"], identity.name, *(r.get("source") for r in built_words)]
+            paths += [f.path for f in (words.user_dict, words.synonyms) if f]
+            raise mismatch_error(self.version, problems, paths)
 
     def _word_problems(self, words: DomainWords) -> list[str]:
         """Each configured domain-word file that is not the one the index was built with."""

@@ -29,8 +29,9 @@ from indexing.rows import ALTERNATE, ANSWER, RowPolicy, entry_digest, lexical_te
 from indexing.snapshots import Snapshots
 from indexing.store import FaqEntry, FaqStore, UpsertResult, normalize_id
 from models.domain_words import DomainWords
-from models.encoder import Encoder
+from models.embedder import Embedder
 from models.errors import FaqsearchError, InvalidValueError
+from models.identity import EncoderIdentity
 from models.options import (
     DEFAULT_FUSION,
     DEFAULT_HYBRID_WEIGHT,
@@ -40,6 +41,7 @@ from models.options import (
     Fusion,
 )
 from models.pooling_spec import parse_pooling
+from models.sentence_encoder import SentenceEncoder
 from models.text import normalize_sentences
 
 HYBRID_CANDIDATES = 100  # hits taken from each mode before fusion
@@ -158,7 +160,7 @@ def with_cosines(hits: Sequence[Sequence[Hit]], dense: Sequence[Sequence[Hit]]) 
 class Searcher:
     def __init__(
         self,
-        encoder: Encoder,
+        encoder: SentenceEncoder,
         index: LoadedIndex,
         store: FaqStore | None = None,
         *,
@@ -175,13 +177,14 @@ class Searcher:
         self.fusion = fusion
         self.hybrid_weight = hybrid_weight
         self._index = index
+        self._bound: tuple[LoadedIndex, Embedder] | None = None  # `_embedder`: bound when first used
         self._write_lock = threading.RLock()
 
     @classmethod
     def open(
         cls,
         data_dir: str | Path,
-        encoder: Encoder,
+        encoder: SentenceEncoder,
         *,
         pooling: str | None = None,
         rrf_k: int = DEFAULT_RRF_K,
@@ -208,13 +211,8 @@ class Searcher:
             )
         loaded = LoadedIndex.load(info.path, info.manifest, info.version)
         loaded.check_compatible(
-            model=encoder.name,
-            fingerprint=encoder.fingerprint,
-            prefix=encoder.prefix,
-            entry_prefix=encoder.entry_prefix,
-            max_length=encoder.max_length,
+            EncoderIdentity.of(encoder),
             pooling=parse_pooling(pooling).name if pooling else None,
-            dim=encoder.dim,
             function_weight=function_weight,
             words=words,
             rows=rows,
@@ -275,10 +273,18 @@ class Searcher:
         """BM25 hits alone (no dense side, so no cosines): the lexical half of a hybrid search."""
         return self._lexical(self._index, queries, top_k)
 
+    def _embedder(self, index: LoadedIndex) -> Embedder:
+        """The encoder bound to `index`'s pooling and BM25 statistics, bound once per index (both
+        are fixed for its life) and kept with it as one pair, so a swap meanwhile cannot pair this
+        index with another's statistics."""
+        bound = self._bound
+        if bound is None or bound[0] is not index:
+            bound = (index, Embedder.bind(self.encoder, index.pooling, index.bm25))
+            self._bound = bound
+        return bound[1]
+
     def encode_queries(self, index: LoadedIndex, queries: Sequence[str]) -> np.ndarray:
-        spec = parse_pooling(index.pooling)
-        bm25 = index.bm25 if spec.needs_bm25 else None
-        return self.encoder.encode(queries, spec, bm25=bm25, role="query").vectors
+        return self._embedder(index).encode(queries, role="query").vectors
 
     def _dense(self, index: LoadedIndex, queries: Sequence[str], top_k: int) -> list[list[Hit]]:
         vectors = self.encode_queries(index, queries)
@@ -434,13 +440,10 @@ class Searcher:
                 label for i in [*gone, *(e.id for e in changed)] for label in index.labels_of.get(i, [])
             ]
             if changed:
-                spec = parse_pooling(index.pooling)
                 policy = RowPolicy.from_manifest(index.manifest)
                 entry_row_lists = rows_of(changed, policy, self.encoder)
                 flat = [row for rows in entry_row_lists for row in rows]
-                vectors = encode_entries(
-                    self.encoder, [r.text for r in flat], spec.name, index.bm25 if spec.needs_bm25 else None
-                )
+                vectors = encode_entries(self._embedder(index), [r.text for r in flat])
                 labels = list(range(index.next_label, index.next_label + len(flat)))
                 index.next_label += len(flat)
                 for label, row in zip(labels, flat, strict=True):

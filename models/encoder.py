@@ -29,6 +29,7 @@ from models.options import ROLES, Role
 from models.packed import PackedBert, supports_packing
 from models.pooling import pool
 from models.pooling_spec import PoolingSpec, parse_pooling
+from models.sentence_encoder import Encoded  # torch-free, re-exported: `from models.encoder import Encoded`
 from models.text import normalize_sentences
 
 logger = logging.getLogger(__name__)
@@ -102,14 +103,6 @@ def model_fingerprint(name_or_path: str) -> str:
             while chunk := handle.read(1 << 22):
                 digest.update(chunk)
     return digest.hexdigest()
-
-
-@dataclass
-class Encoded:
-    """Sentence vectors in input order."""
-
-    vectors: np.ndarray  # [N, H] float32, each row L2-normalised
-    truncated: np.ndarray  # [N] bool: the sentence was longer than max_length tokens and was cut
 
 
 @dataclass

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from indexing.build import ENCODE_CHUNK, encode_entries
+from models.embedder import Embedder
 from models.encoder import Encoded
 
 
@@ -33,7 +34,8 @@ def test_vectors_come_back_in_input_order_and_progress_starts_at_zero():
     encoder = LengthEncoder()
     seen: list[tuple[int, int]] = []
 
-    vectors = encode_entries(encoder, questions, "mean", None, lambda done, total: seen.append((done, total)))
+    embedder = Embedder.bind(encoder, "mean")
+    vectors = encode_entries(embedder, questions, lambda done, total: seen.append((done, total)))
 
     expected = np.array([[len(q), ord(q[0])] for q in questions], dtype=np.float32)
     np.testing.assert_array_equal(vectors, expected)
