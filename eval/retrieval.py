@@ -250,7 +250,8 @@ def ranking_hits(
     `Searcher.fuse` of those and the pooling's dense hits at the same depth: the two steps of
     `search(mode="hybrid")` (a test checks that they give its very hits).
     """
-    from indexing.searcher import Searcher, hybrid_depth
+    from indexing.fusion import hybrid_depth
+    from indexing.searcher import Searcher
 
     texts = row_texts(testset, view)
     queries = [q.text for q in testset.queries]

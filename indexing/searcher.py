@@ -1,11 +1,8 @@
 """The one search API that the service and the evaluation share: query texts in, ranked hits out.
 
 Modes: `dense` (sentence vectors, FAISS), `bm25` (lexical, Kiwi morphemes) and `hybrid`, which fuses
-the two modes' top `HYBRID_CANDIDATES` hits in one of two ways (`fusion`):
-- `rrf`: reciprocal rank fusion, score = sum over modes of 1 / (rrf_k + rank), rank from 1;
-- `convex`: score = w * dense' + (1 - w) * bm25', w = `hybrid_weight`, where each mode's scores are
-  min-max normalised over that query's candidates of that mode (best 1, worst 0) and an entry that
-  one mode did not return gets 0 from it. Unlike RRF it keeps how far apart the scores are.
+the two modes' top `hybrid_depth(top_k)` hits with `rrf` or `convex` fusion (`indexing.fusion`, the
+one home for score scales).
 
 Incremental updates: FAQ writes go to the store and, at once, to the live index (new vectors
 under fresh labels, old labels removed); no rebuild needed. The store is the source of truth: when
@@ -18,12 +15,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from indexing.build import encode_entries, rows_of
+from indexing.fusion import Hit, check_fusion, fuse_hits, hybrid_depth
 from indexing.loaded_index import QUESTION_SOURCE, LoadedIndex
 from indexing.rows import ALTERNATE, ANSWER, RowPolicy, entry_digest, lexical_text
 from indexing.snapshots import Snapshots
@@ -35,29 +32,11 @@ from models.options import (
     DEFAULT_FUSION,
     DEFAULT_HYBRID_WEIGHT,
     DEFAULT_RRF_K,
-    FUSIONS,
     SEARCH_MODES,
     Fusion,
 )
 from models.pooling_spec import parse_pooling
 from models.text import normalize_sentences
-
-HYBRID_CANDIDATES = 100  # hits taken from each mode before fusion
-
-
-@dataclass(frozen=True)
-class Hit:
-    id: str
-    score: float
-    # Which text of the entry matched: (kind, index, start, end) as in `indexing.rows`. Dense: the
-    # best-scoring row; hybrid: the dense side's, else as lexical; lexical (BM25 scores the entry's
-    # texts as one document): the row whose own terms weigh most for the query (`lexical_sources`).
-    # None: not known (no store to read the texts from), to be read as the question.
-    source: tuple[str, int, int, int] | None = field(default=None, compare=False)
-    # The entry's dense score (its best row's cosine, answer rows weighted), whatever the mode:
-    # what `min_score` compares in every mode. None: the entry is not among the dense candidates
-    # of the query (`hybrid_depth`), so its dense score is below all of theirs.
-    cosine: float | None = field(default=None, compare=False)
 
 
 class NoIndexError(FaqsearchError, ValueError):
@@ -68,50 +47,6 @@ def check_mode(mode: str) -> str:
     if mode not in SEARCH_MODES:
         raise InvalidValueError(f"unknown search mode {mode!r}; valid: {', '.join(SEARCH_MODES)}")
     return mode
-
-
-def hybrid_depth(top_k: int) -> int:
-    """How many hits hybrid search takes from each mode before fusing them into `top_k`."""
-    return max(top_k, HYBRID_CANDIDATES)
-
-
-def check_fusion(fusion: str, weight: float) -> None:
-    if fusion not in FUSIONS:
-        raise InvalidValueError(f"unknown hybrid fusion {fusion!r}; valid: {', '.join(FUSIONS)}")
-    if not 0.0 <= weight <= 1.0:
-        raise InvalidValueError(f"hybrid_weight must be within [0, 1], got {weight}")
-
-
-def reciprocal_rank_fusion(rankings: Sequence[Sequence[str]], k: int, top_k: int) -> list[Hit]:
-    """Fuse ranked id lists: score(id) = sum of 1 / (k + rank), rank from 1; ties by id."""
-    fused: dict[str, float] = {}
-    for ranking in rankings:
-        for rank, faq_id in enumerate(ranking, start=1):
-            fused[faq_id] = fused.get(faq_id, 0.0) + 1.0 / (k + rank)
-    ordered = sorted(fused.items(), key=lambda item: (-item[1], item[0]))
-    return [Hit(faq_id, score) for faq_id, score in ordered[:top_k]]
-
-
-def _min_max(hits: Sequence[Hit]) -> dict[str, float]:
-    """Scores scaled to [0, 1] over the list (best 1); all equal (or a single hit): all 1."""
-    if not hits:
-        return {}
-    low = min(h.score for h in hits)
-    span = max(h.score for h in hits) - low
-    if span <= 0:
-        return {h.id: 1.0 for h in hits}
-    return {h.id: (h.score - low) / span for h in hits}
-
-
-def convex_fusion(dense: Sequence[Hit], lexical: Sequence[Hit], weight: float, top_k: int) -> list[Hit]:
-    """Fuse dense and lexical hits: weight * minmax(dense) + (1 - weight) * minmax(lexical), an id
-    missing from a list scoring 0 there; ties by id."""
-    fused: dict[str, float] = {}
-    for hits, share in ((dense, weight), (lexical, 1.0 - weight)):
-        for faq_id, scaled in _min_max(hits).items():
-            fused[faq_id] = fused.get(faq_id, 0.0) + share * scaled
-    ordered = sorted(fused.items(), key=lambda item: (-item[1], item[0]))
-    return [Hit(faq_id, score) for faq_id, score in ordered[:top_k]]
 
 
 def _hits(ids: Sequence[str | None], scores: np.ndarray) -> list[Hit]:
@@ -166,9 +101,7 @@ class Searcher:
         fusion: Fusion = DEFAULT_FUSION,
         hybrid_weight: float = DEFAULT_HYBRID_WEIGHT,
     ) -> None:
-        if rrf_k < 1:
-            raise InvalidValueError(f"rrf_k must be >= 1, got {rrf_k}")
-        check_fusion(fusion, hybrid_weight)
+        check_fusion(fusion, hybrid_weight, rrf_k)
         self.encoder = encoder
         self.store = store
         self.rrf_k = rrf_k
@@ -256,19 +189,9 @@ class Searcher:
     ) -> list[list[Hit]]:
         """Hybrid hits of each query from its dense and lexical hits (`hybrid_depth(top_k)` of each),
         with this searcher's fusion. The evaluation fuses one pair of lists in several ways with it."""
-        if self.fusion == "convex":
-            fused = [
-                convex_fusion(d, lx, self.hybrid_weight, top_k) for d, lx in zip(dense, lexical, strict=True)
-            ]
-        else:
-            fused = [
-                reciprocal_rank_fusion([[h.id for h in d], [h.id for h in lx]], self.rrf_k, top_k)
-                for d, lx in zip(dense, lexical, strict=True)
-            ]
-        # the text that matched is the dense side's (lexical scores whole entries)
         return [
-            [Hit(h.id, h.score, by_id[h.id].source, by_id[h.id].cosine) if h.id in by_id else h for h in hits]
-            for hits, by_id in zip(fused, ({h.id: h for h in d} for d in dense), strict=True)
+            fuse_hits(d, lx, top_k, fusion=self.fusion, rrf_k=self.rrf_k, weight=self.hybrid_weight)
+            for d, lx in zip(dense, lexical, strict=True)
         ]
 
     def lexical(self, queries: Sequence[str], top_k: int) -> list[list[Hit]]:
