@@ -22,7 +22,7 @@ import numpy as np
 from indexing.build import encode_entries, rows_of
 from indexing.fusion import Hit, check_fusion, fuse_hits, hybrid_depth
 from indexing.loaded_index import QUESTION_SOURCE, LoadedIndex
-from indexing.rows import ALTERNATE, ANSWER, RowPolicy, entry_digest, lexical_text
+from indexing.rows import ALTERNATE, ANSWER, Row, RowPolicy, entry_digest
 from indexing.snapshots import Snapshots
 from indexing.store import FaqEntry, FaqStore, UpsertResult, normalize_id
 from models.domain_words import DomainWords
@@ -88,6 +88,16 @@ def with_cosines(hits: Sequence[Sequence[Hit]], dense: Sequence[Sequence[Hit]]) 
         ]
         for found, by_id in zip(hits, ({h.id: h for h in d} for d in dense), strict=True)
     ]
+
+
+def lexical_hits(index: LoadedIndex, queries: Sequence[str], top_k: int) -> list[list[Hit]]:
+    """BM25 hits of each query (no cosines): needs only the index's lexical half, so no encoder."""
+    texts = normalize_sentences(queries)
+    results = []
+    for query_terms in index.bm25.analyzer.terms(texts):  # the index's own domain words
+        scores, labels = index.lexical.search(query_terms, top_k)
+        results.append(_hits(index.labels_to_ids(labels), scores))
+    return results
 
 
 class Searcher:
@@ -179,9 +189,9 @@ class Searcher:
             return self._dense(index, queries, top_k)
         depth = hybrid_depth(top_k)
         if mode == "bm25":  # ranked by BM25; the dense side only tells each hit's cosine
-            lexical = self.lexical_sources(index, queries, self._lexical(index, queries, top_k))
+            lexical = self.lexical_sources(index, queries, lexical_hits(index, queries, top_k))
             return with_cosines(lexical, self._dense(index, queries, depth))
-        fused = self.fuse(self._dense(index, queries, depth), self._lexical(index, queries, depth), top_k)
+        fused = self.fuse(self._dense(index, queries, depth), lexical_hits(index, queries, depth), top_k)
         return self.lexical_sources(index, queries, fused)  # the entries only BM25 found
 
     def fuse(
@@ -196,7 +206,7 @@ class Searcher:
 
     def lexical(self, queries: Sequence[str], top_k: int) -> list[list[Hit]]:
         """BM25 hits alone (no dense side, so no cosines): the lexical half of a hybrid search."""
-        return self._lexical(self._index, queries, top_k)
+        return lexical_hits(self._index, queries, top_k)
 
     def encode_queries(self, index: LoadedIndex, queries: Sequence[str]) -> np.ndarray:
         spec = parse_pooling(index.pooling)
@@ -227,14 +237,6 @@ class Searcher:
                     still.append(q)
             pending, depth = still, depth * 4
         return [r if r is not None else [] for r in results]
-
-    def _lexical(self, index: LoadedIndex, queries: Sequence[str], top_k: int) -> list[list[Hit]]:
-        texts = normalize_sentences(queries)
-        results = []
-        for query_terms in index.bm25.analyzer.terms(texts):  # the index's own domain words
-            scores, labels = index.lexical.search(query_terms, top_k)
-            results.append(_hits(index.labels_to_ids(labels), scores))
-        return results
 
     def lexical_sources(
         self, index: LoadedIndex, queries: Sequence[str], hits: Sequence[Sequence[Hit]]
@@ -347,50 +349,18 @@ class Searcher:
             return len(changed), len(gone)
 
     def _apply(self, index: LoadedIndex, changed: Sequence[FaqEntry], gone: Sequence[str]) -> None:
-        """Add new rows under fresh labels before retiring old ones, so a concurrent search always
-        finds each entry under some label (labels are never reused). A changed entry gets all its
-        rows anew: an alternate removed by an edit leaves search at once."""
+        """Encode the changed entries' rows (with the index's pooling and statistics) and let the
+        index take them in and drop `gone` (`LoadedIndex.apply` keeps its maps consistent)."""
         if not changed and not gone:
             return
-        with index.lock:
-            old_labels = [
-                label for i in [*gone, *(e.id for e in changed)] for label in index.labels_of.get(i, [])
-            ]
-            if changed:
-                spec = parse_pooling(index.pooling)
-                policy = RowPolicy.from_manifest(index.manifest)
-                entry_row_lists = rows_of(changed, policy, self.encoder)
-                flat = [row for rows in entry_row_lists for row in rows]
-                vectors = encode_entries(
-                    self.encoder, [r.text for r in flat], spec.name, index.bm25 if spec.needs_bm25 else None
-                )
-                labels = list(range(index.next_label, index.next_label + len(flat)))
-                index.next_label += len(flat)
-                for label, row in zip(labels, flat, strict=True):
-                    index.id_of[label] = row.entry_id
-                    if row.kind != "question":
-                        index.source_of[label] = (row.kind, row.index, row.start, row.end)
-                new_labels_of, first_labels, at = {}, [], 0
-                for entry, rows in zip(changed, entry_row_lists, strict=True):
-                    new_labels_of[entry.id] = labels[at : at + len(rows)]
-                    first_labels.append(labels[at])
-                    at += len(rows)
-                index.lexical.add(
-                    first_labels, index.bm25.analyzer.terms([lexical_text(e, policy) for e in changed])
-                )
-                index.vectors.add(vectors, np.array(labels, dtype=np.int64))
-                for entry in changed:
-                    index.labels_of[entry.id] = new_labels_of[entry.id]
-                    index.digest_of[entry.id] = entry_digest(entry, policy)
-            if old_labels:
-                index.vectors.remove(np.array(old_labels, dtype=np.int64))
-                index.lexical.remove(old_labels)
-                for label in old_labels:
-                    index.id_of.pop(label, None)
-                    index.source_of.pop(label, None)
-            for faq_id in gone:
-                index.labels_of.pop(faq_id, None)
-                index.digest_of.pop(faq_id, None)
+        rows: list[list[Row]] = []
+        vectors = None
+        if changed:
+            spec = parse_pooling(index.pooling)
+            rows = rows_of(changed, index.row_policy, self.encoder)
+            texts = [row.text for entry_rows in rows for row in entry_rows]
+            vectors = encode_entries(self.encoder, texts, spec.name, index.bm25 if spec.needs_bm25 else None)
+        index.apply(changed, gone, rows, vectors)
 
     def swap(self, index: LoadedIndex) -> None:
         """Serve `index` from now on (atomic for searches), then apply writes it has not seen."""
