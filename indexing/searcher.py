@@ -101,6 +101,15 @@ def lexical_hits(index: LoadedIndex, queries: Sequence[str], top_k: int) -> list
 
 
 class Searcher:
+    """Searches and writes over one served `LoadedIndex`, which `swap` replaces.
+
+    Lock: `_write_lock` (an RLock) serialises the write path (`sync`, `catch_up`, `swap`): it
+    compares the store with the index and encodes the changed rows, so two writers never apply the
+    same change twice or swap an index in between a read and its apply. Searches take no lock: each
+    call reads `_index` once (an atomic reference read) and searches that index to the end, even if
+    a swap happens meanwhile; the index keeps itself consistent for them (`LoadedIndex`).
+    """
+
     def __init__(
         self,
         encoder: Encoder,
