@@ -213,10 +213,6 @@ class Searcher:
             for d, lx in zip(dense, lexical, strict=True)
         ]
 
-    def lexical(self, queries: Sequence[str], top_k: int) -> list[list[Hit]]:
-        """BM25 hits alone (no dense side, so no cosines): the lexical half of a hybrid search."""
-        return lexical_hits(self._index, queries, top_k)
-
     def encode_queries(self, index: LoadedIndex, queries: Sequence[str]) -> np.ndarray:
         spec = parse_pooling(index.pooling)
         bm25 = index.bm25 if spec.needs_bm25 else None
