@@ -39,6 +39,13 @@ class _Pending:
 
 
 class SearchBatcher:
+    """Queues searches and runs them in batches in the encoder thread.
+
+    No lock: its queue and flags live on the event loop, and its one worker task is the only
+    consumer. The encoder thread (`executor`, one worker) runs one batch at a time, and the
+    searcher it calls keeps itself consistent (`indexing.searcher.Searcher`).
+    """
+
     def __init__(
         self,
         search: SearchFn,

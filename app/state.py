@@ -100,6 +100,8 @@ class ServiceState:
         self._refused_snapshot: str | None = None  # made current elsewhere, but cannot be served
         # Why the served snapshot is not the one CURRENT names (that one is damaged); /readyz says it.
         self.snapshot_problem: str | None = None
+        # Serialises changing the served Searcher (a rebuild's swap, following CURRENT elsewhere),
+        # so two of them never decide from the same stale state; searches never take it.
         self._swap_lock = threading.Lock()
         self._searcher_options: dict[str, Any] = {
             "rrf_k": settings.rrf_k,

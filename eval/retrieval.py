@@ -1,15 +1,15 @@
 """Rank a test set's corpus for its queries through the service's own `Searcher`.
 
-The index is built in memory by `indexing.build.index_from_entries` (the rebuild job's code) and
-searched by `Searcher.search` with the variant's mode and fusion, so an offline number is what the
-service would serve. The only difference is where sentence vectors come from: `PrecomputedEncoder`
+The index is built in memory by `indexing.build`'s `build_lexical` and `build_dense` (the rebuild
+job's code: one lexical half for all variants, a dense half per pooling) and searched by
+`Searcher.search` with the variant's mode and fusion, so an offline number is what the service
+would serve. The only difference is where sentence vectors come from: `PrecomputedEncoder`
 hands out the vectors `eval.vectors` already pooled (one forward pass per sentence for all
 variants, or the cache) instead of running the model again for every variant.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -125,30 +125,6 @@ class PrecomputedEncoder:
         return Encoded(out, np.zeros(len(texts), dtype=bool))
 
 
-class _NoVectors(PrecomputedEncoder):
-    """For lexical search, which reads no vector: the index gets 1-d zeros, no model is needed."""
-
-    def __init__(self, chunker: Any = None) -> None:
-        super().__init__({}, dim=1, name="none", fingerprint="", prefix="", max_length=0, bm25=None)
-        if chunker is not None:  # answers are cut with the real encoder's tokenizer and limit
-            self.tokenizer, self.prefix, self.max_length = (
-                chunker.tokenizer,
-                chunker.prefix,
-                chunker.max_length,
-            )
-            self.entry_prefix = getattr(chunker, "entry_prefix", chunker.prefix)
-
-    def encode(
-        self,
-        texts: Sequence[str],
-        pooling: str | PoolingSpec = "mean",
-        *,
-        bm25: Bm25Stats | None = None,
-        role: Role = "query",
-    ) -> Encoded:
-        return Encoded(np.zeros((len(texts), 1), dtype=np.float32), np.zeros(len(texts), dtype=bool))
-
-
 @dataclass(frozen=True)
 class CorpusView:
     """What of a test set's entries is indexed: their alternates (if the set has them), and the
@@ -207,42 +183,24 @@ def row_texts(testset: RankingSet, view: CorpusView | None = None) -> list[str]:
 def lexical_index(
     testset: RankingSet, view: CorpusView | None = None, function_weight: float = 1.0
 ) -> LoadedIndex:
-    """The corpus indexed by `index_from_entries`, as the rebuild job does, but without sentence
-    vectors: its lexical half and BM25 statistics, which no pooling changes, serve every variant."""
-    from indexing.build import index_from_entries
-    from indexing.vector_index import IndexParams
+    """The corpus's lexical half, built by `build_lexical` as the rebuild job does: its lexical
+    index and BM25 statistics, which no pooling changes, serve every variant."""
+    from indexing.build import build_lexical, rows_of
 
     view = view or CorpusView()
-    index, _ = index_from_entries(
-        corpus_entries(testset, view),
-        _NoVectors(view.chunker),
-        "mean",
-        IndexParams(type="flat"),
-        rows=view.rows,
-        function_weight=function_weight,
-    )
+    entries = corpus_entries(testset, view)
+    rows = rows_of(entries, view.rows, view.chunker)
+    return build_lexical(entries, rows, view.rows, function_weight=function_weight)
+
+
+def _with_pooling(base: LoadedIndex, encoder: SentenceEncoder, texts: list[str], pooling: str) -> LoadedIndex:
+    """`base` with a dense half pooled with `pooling` from its row texts (`build_dense`, as the
+    rebuild job does); the lexical half is `base`'s."""
+    from indexing.build import build_dense
+    from indexing.vector_index import IndexParams
+
+    index, _ = build_dense(base, texts, encoder, pooling, IndexParams(type="flat"))
     return index
-
-
-def _with_pooling(
-    index: LoadedIndex, encoder: SentenceEncoder, texts: list[str], pooling: str
-) -> LoadedIndex:
-    """`index` with its dense half pooled with `pooling`, encoded and built as `index_from_entries`
-    does it (`encode_entries`, `VectorIndex.build`) from its row texts; the lexical half is shared."""
-    from indexing.build import encode_entries
-    from indexing.vector_index import VectorIndex
-    from models.embedder import Embedder
-
-    embedder = Embedder.bind(encoder, pooling, index.bm25)
-    spec = embedder.pooling
-    vectors = encode_entries(embedder, texts)
-    labels = np.arange(len(texts), dtype=np.int64)
-    assert sorted(index.id_of) == labels.tolist(), "row texts must be those of the index"
-    return dataclasses.replace(
-        index,
-        manifest={**index.manifest, "pooling": spec.name},
-        vectors=VectorIndex.build(vectors, labels, index.vectors.params),
-    )
 
 
 def ranking_runs(
@@ -273,12 +231,13 @@ def ranking_hits(
     vectors must have been pooled with) with that pooling's dense half. Dense variants are
     `Searcher.search(mode="dense")`.
     Lexical hits do not depend on the pooling, so the queries are analysed once:
-    `Searcher.lexical(top_k=hybrid_depth(TOP_K))`, whose first `TOP_K` are the `bm25` run (lexical
+    `lexical_hits(base, top_k=hybrid_depth(TOP_K))` (what `Searcher` runs), whose first `TOP_K` are the `bm25` run (lexical
     ranks are a stable sort, so a shorter search returns exactly that prefix). Each hybrid is
     `Searcher.fuse` of those and the pooling's dense hits at the same depth: the two steps of
     `search(mode="hybrid")` (a test checks that they give its very hits).
     """
-    from indexing.searcher import Searcher, hybrid_depth
+    from indexing.fusion import hybrid_depth
+    from indexing.searcher import Searcher, lexical_hits
 
     texts = row_texts(testset, view)
     queries = [q.text for q in testset.queries]
@@ -287,12 +246,13 @@ def ranking_hits(
     if poolings and vectors is None:
         raise ValueError(f"variants with pooling {', '.join(poolings)} need sentence vectors")
     base = base or lexical_index(testset, view)
-    encoder: SentenceEncoder = vectors or _NoVectors()
     hits: dict[str, list[list[Hit]]] = {}
     lexical: list[list[Hit]] | None = None
     if any(v.kind != "dense" for v in variants):
-        lexical = Searcher(encoder, base).lexical(queries, depth)
+        lexical = lexical_hits(base, queries, depth)
     for pooling in poolings:
+        assert vectors is not None  # refused above
+        encoder: SentenceEncoder = vectors
         index = _with_pooling(base, encoder, texts, pooling)
         searcher = Searcher(encoder, index)
         dense_deep = None

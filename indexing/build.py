@@ -105,37 +105,54 @@ def index_from_entries(
     function_weight: float = 1.0,
     words: DomainWords | None = None,
 ) -> tuple[LoadedIndex, float]:
-    """Encode entries and build every part of an index in memory -> (index, seconds spent encoding).
-    Row labels count from 0 in entry order, each entry's question row first. `function_weight`:
-    the BM25 weight factor of function morphemes (`models.bm25`); `words`: the domain words to
-    analyse with (None: none); the index keeps them (`LoadedIndex.words`)."""
-    spec = parse_pooling(pooling)
+    """Encode entries and build every part of an index in memory -> (index, seconds spent encoding):
+    `build_lexical`, then `build_dense`. Row labels count from 0 in entry order, each entry's
+    question row first. `function_weight`: the BM25 weight factor of function morphemes
+    (`models.bm25`); `words`: the domain words to analyse with (None: none); the index keeps them
+    (`LoadedIndex.words`)."""
+    spec = parse_pooling(pooling)  # a bad pooling is refused before any work
     policy = rows or RowPolicy()
     entry_row_lists = rows_of(entries, policy, encoder)
+    lexical = build_lexical(
+        entries,
+        entry_row_lists,
+        policy,
+        function_weight=function_weight,
+        words=words,
+        corpus_hash=corpus_hash,
+        store_revision=store_revision,
+    )
+    texts = [row.text for entry_row_list in entry_row_lists for row in entry_row_list]
+    return build_dense(lexical, texts, encoder, spec.name, params, progress)
+
+
+def build_lexical(
+    entries: Sequence[FaqEntry],
+    entry_row_lists: Sequence[Sequence[Row]],
+    policy: RowPolicy,
+    *,
+    function_weight: float = 1.0,
+    words: DomainWords | None = None,
+    corpus_hash: str = "",
+    store_revision: int = 0,
+) -> LoadedIndex:
+    """The lexical half of an index of `entries`, whose rows are `entry_row_lists` (`rows_of`):
+    BM25 statistics fitted on the entries' lexical documents, the lexical index and the row maps,
+    labels counting from 0 in row order. It needs no model and serves lexical search as it is;
+    `build_dense` makes a whole index of it."""
     flat = [row for entry_row_list in entry_row_lists for row in entry_row_list]
     analyzer = analyzer_for(words)
     corpus_terms = analyzer.terms([lexical_text(entry, policy) for entry in entries])
     bm25 = Bm25Stats.fit(corpus_terms, function_weight=function_weight, analyzer=analyzer)
-    started = time.perf_counter()
-    vectors = encode_entries(Embedder.bind(encoder, spec, bm25), [r.text for r in flat], progress)
-    encode_seconds = time.perf_counter() - started
-    labels = np.arange(len(flat), dtype=np.int64)
-    vector_index = VectorIndex.build(vectors, labels, params)
-    first_label, labels_of, label = [], {}, 0
-    for entry, entry_row_list in zip(entries, entry_row_lists, strict=True):
-        labels_of[entry.id] = list(range(label, label + len(entry_row_list)))
+    first_label, label = [], 0  # each entry's question row names its lexical document
+    for entry_row_list in entry_row_lists:
         first_label.append(label)
         label += len(entry_row_list)
-    identity = EncoderIdentity.of(encoder).to_manifest()  # "model" and "dim", in their old places
     manifest: dict[str, Any] = {
         "format_version": FORMAT_VERSION,
-        "model": identity["model"],
-        "pooling": spec.name,
         "rows": policy.to_manifest(),
-        "dim": identity["dim"],
         "count": len(entries),
         "row_count": len(flat),
-        "index": vector_index.params.to_dict(),
         "corpus_sha256": corpus_hash,
         "store_revision": store_revision,
         # Informational, copied from the statistics (bm25_params.json), which the checks read.
@@ -146,23 +163,59 @@ def index_from_entries(
             "avgdl": bm25.avgdl,
             "function_weight": bm25.function_weight,
         },
-        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "libraries": library_versions(),
     }
     if words is not None and not words.empty:  # no key without files: as before domain words existed
         manifest[DOMAIN_WORDS_KEY] = words_manifest(words)
-    loaded = LoadedIndex(
-        manifest=manifest,
-        vectors=vector_index,
+    return LoadedIndex(
+        manifest,
         lexical=LexicalIndex.build(bm25, first_label, corpus_terms),
         bm25=bm25,
         id_of={i: row.entry_id for i, row in enumerate(flat)},
-        labels_of=labels_of,
         digest_of={entry.id: entry_digest(entry, policy) for entry in entries},
-        next_label=len(flat),
-        source_of={i: tuple(row.source()) for i, row in enumerate(flat) if row.kind != "question"},
+        source_of={i: (row.kind, row.index, row.start, row.end) for i, row in enumerate(flat)},
     )
-    return loaded, encode_seconds
+
+
+def build_dense(
+    lexical: LoadedIndex,
+    texts: Sequence[str],
+    encoder: SentenceEncoder,
+    pooling: str,
+    params: IndexParams,
+    progress: Progress | None = None,
+) -> tuple[LoadedIndex, float]:
+    """A whole index: `lexical` (from `build_lexical`, unchanged since) with a dense half, its
+    row texts `texts` (in label order) encoded with `pooling` -> (index, seconds spent encoding).
+    The new index has its own copy of the lexical half, so one lexical half can serve several
+    poolings (the evaluation builds one per pooling)."""
+    spec = parse_pooling(pooling)
+    lexical_manifest = lexical.manifest
+    if len(texts) != len(lexical.id_of) or max(lexical.id_of, default=-1) != len(texts) - 1:
+        raise ValueError(f"{len(texts)} row texts for a lexical half of {len(lexical.id_of)} rows")
+    started = time.perf_counter()
+    vectors = encode_entries(Embedder.bind(encoder, spec, lexical.bm25), texts, progress)
+    encode_seconds = time.perf_counter() - started
+    labels = np.arange(len(texts), dtype=np.int64)
+    vector_index = VectorIndex.build(vectors, labels, params)
+    identity = EncoderIdentity.of(encoder).to_manifest()  # "model" and "dim", in their old places
+    manifest: dict[str, Any] = {
+        "format_version": FORMAT_VERSION,
+        "model": identity["model"],
+        "pooling": spec.name,
+        "rows": lexical_manifest["rows"],
+        "dim": identity["dim"],
+        "count": lexical_manifest["count"],
+        "row_count": lexical_manifest["row_count"],
+        "index": vector_index.params.to_dict(),
+        "corpus_sha256": lexical_manifest["corpus_sha256"],
+        "store_revision": lexical_manifest["store_revision"],
+        "bm25": lexical_manifest["bm25"],
+        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "libraries": library_versions(),
+    }
+    if DOMAIN_WORDS_KEY in lexical_manifest:
+        manifest[DOMAIN_WORDS_KEY] = lexical_manifest[DOMAIN_WORDS_KEY]
+    return lexical.with_vectors(manifest, vector_index), encode_seconds
 
 
 def build_snapshot(

@@ -47,6 +47,14 @@ class LexicalIndex:
             index._set_row(int(label), terms)
         return index
 
+    def copy(self) -> LexicalIndex:
+        """An independent copy. Rows are replaced, never changed in place, and a compiled matrix
+        is never changed either, so the copy shares them until one side changes."""
+        with self._lock:
+            twin = LexicalIndex(self.stats, list(self._terms), dict(self._rows))
+            twin._matrix, twin._labels = self._matrix, self._labels
+            return twin
+
     def _set_row(self, label: int, terms: Sequence[str]) -> None:
         row: dict[int, float] = {}
         for term, weight in self.stats.term_weights(terms).items():

@@ -17,18 +17,21 @@ from __future__ import annotations
 
 import json
 import threading
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 
 from indexing.lexical import LexicalIndex
-from indexing.rows import RowPolicy
+from indexing.rows import Row, RowPolicy, entry_digest, lexical_text
 from indexing.snapshots import DamagedSnapshotError, check_files
+from indexing.store import FaqEntry
 from indexing.vector_index import IndexParams, VectorIndex
 from models.bm25 import Bm25FormatError, Bm25Stats
 from models.domain_words import DomainWords, WordFile
+from models.errors import FaqsearchError
 from models.identity import EncoderIdentity, IndexMismatchError, mismatch_error  # the error: re-exported
 from models.morphemes import analyzer_for
 
@@ -67,50 +70,206 @@ def _read_word_copy(folder: Path, kind: str, record: dict[str, Any]) -> WordFile
 QUESTION_SOURCE = ("question", 0, 0, 0)
 
 
-@dataclass
+Source = tuple[str, int, int, int]  # (kind, index, start, end) of a row, see `indexing.rows`
+
+
+class NoVectorsError(FaqsearchError, ValueError):
+    """The index has its lexical half only (`indexing.build.build_lexical`): no dense search."""
+
+
 class LoadedIndex:
-    manifest: dict[str, Any]
-    vectors: VectorIndex
-    lexical: LexicalIndex
-    bm25: Bm25Stats
-    id_of: dict[int, str]  # row label -> FAQ id
-    labels_of: dict[str, list[int]]  # FAQ id -> its row labels; the first (its question) also names
-    #                                   its lexical document
-    digest_of: dict[str, str]  # FAQ id -> digest of its indexed texts (indexing.rows.entry_digest)
-    next_label: int
-    version: str = ""
-    lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
-    source_of: dict[int, tuple[str, int, int, int]] = field(default_factory=dict)  # label -> row source;
-    #                                   absent: the question
+    """FAISS vectors, lexical BM25 rows and the row label <-> FAQ id maps, kept consistent by the
+    index itself: outsiders read the maps through read-only views and change them only with `apply`.
+
+    Labels are never reused: new rows get labels from `_next_label` on. Each entry's labels are its
+    rows in order (question, alternates, answer chunks); its first also names its lexical document.
+    The dense half (`vectors`) may be missing: an index from `build_lexical` serves lexical search
+    only, until `indexing.build.build_dense` makes a whole index of it.
+
+    Lock: `_lock` (an RLock) is held by `apply` and `save_files`, so a snapshot is written from one
+    consistent state and two writes never interleave their steps. Searches take no lock here: each
+    map read is atomic, `VectorIndex` and `LexicalIndex` guard themselves with their own locks, and
+    `apply` adds new rows before it retires old ones, so a concurrent search finds every entry under
+    some label (possibly twice for a moment: the searcher keeps each entry's best).
+    """
+
+    def __init__(
+        self,
+        manifest: dict[str, Any],
+        *,
+        bm25: Bm25Stats,
+        lexical: LexicalIndex,
+        id_of: Mapping[int, str],
+        digest_of: Mapping[str, str],
+        source_of: Mapping[int, Source] | None = None,
+        vectors: VectorIndex | None = None,
+        version: str = "",
+    ) -> None:
+        """`id_of`: row label -> FAQ id; `digest_of`: FAQ id -> digest of its indexed texts
+        (`indexing.rows.entry_digest`); `source_of`: label -> row source (absent: the question).
+        The index keeps copies of the maps, so no one else holds them."""
+        self.manifest = manifest
+        self.version = version
+        self._bm25 = bm25
+        self._lexical = lexical
+        self._vectors = vectors
+        self._lock = threading.RLock()
+        self._id_of = dict(id_of)
+        self._digest_of = dict(digest_of)
+        self._source_of = {label: s for label, s in (source_of or {}).items() if s != QUESTION_SOURCE}
+        labels_of: dict[str, list[int]] = {}
+        for label, faq_id in sorted(self._id_of.items()):  # in row order: the question row first
+            labels_of.setdefault(faq_id, []).append(label)
+        self._labels_of = {faq_id: tuple(labels) for faq_id, labels in labels_of.items()}
+        self._next_label = max(self._id_of, default=-1) + 1
+        # Read-only views, made once: searches read them in their inner loops.
+        self._views = (
+            MappingProxyType(self._id_of),
+            MappingProxyType(self._labels_of),
+            MappingProxyType(self._digest_of),
+        )
+
+    @property
+    def bm25(self) -> Bm25Stats:
+        return self._bm25
+
+    @property
+    def lexical(self) -> LexicalIndex:
+        return self._lexical
+
+    @property
+    def has_vectors(self) -> bool:
+        return self._vectors is not None
+
+    @property
+    def vectors(self) -> VectorIndex:
+        if self._vectors is None:
+            raise NoVectorsError("this index has its lexical half only; build_dense adds the dense half")
+        return self._vectors
+
+    @property
+    def id_of(self) -> Mapping[int, str]:
+        """Row label -> FAQ id (read-only)."""
+        return self._views[0]
+
+    @property
+    def labels_of(self) -> Mapping[str, tuple[int, ...]]:
+        """FAQ id -> its row labels in row order (read-only)."""
+        return self._views[1]
+
+    @property
+    def digest_of(self) -> Mapping[str, str]:
+        """FAQ id -> digest of its indexed texts (read-only)."""
+        return self._views[2]
 
     @property
     def pooling(self) -> str:
         return str(self.manifest["pooling"])
 
     @property
-    def count(self) -> int:
-        return len(self.labels_of)
+    def row_policy(self) -> RowPolicy:
+        """What of an entry the index holds (`indexing.rows`)."""
+        return RowPolicy.from_manifest(self.manifest)
 
-    def source(self, label: int) -> tuple[str, int, int, int]:
+    @property
+    def count(self) -> int:
+        return len(self._labels_of)
+
+    def source(self, label: int) -> Source:
         """Which text of its entry row `label` is: (kind, index, start, end), see `indexing.rows`."""
-        return self.source_of.get(label, QUESTION_SOURCE)
+        return self._source_of.get(label, QUESTION_SOURCE)
 
     @property
     def words(self) -> DomainWords:
         """The domain words the index is analysed with (its BM25 statistics' analyser's)."""
         return self.bm25.analyzer.words
 
+    def apply(
+        self,
+        added: Sequence[FaqEntry],
+        removed: Sequence[str],
+        rows: Sequence[Sequence[Row]] = (),
+        vectors: np.ndarray | None = None,
+    ) -> None:
+        """Hold `added` (new or changed entries) as they are now, and no longer the entries with
+        ids `removed`. `rows`: each added entry's rows (`indexing.build.rows_of`); `vectors`: [R, D]
+        the rows' vectors in that order (`encode_entries`, with this index's pooling); the lexical
+        side is analysed here, with the index's own statistics. A changed entry gets all its rows
+        anew, so an alternate removed by an edit leaves search at once."""
+        if not added and not removed:
+            return
+        flat = [row for entry_rows in rows for row in entry_rows]
+        if len(rows) != len(added) or (added and (vectors is None or len(vectors) != len(flat))):
+            raise ValueError(
+                f"{len(added)} entries, {len(rows)} row lists, {len(flat)} rows and "
+                f"{0 if vectors is None else len(vectors)} vectors: apply needs one of each per row"
+            )
+        with self._lock:
+            old_labels = [
+                label
+                for faq_id in [*removed, *(e.id for e in added)]
+                for label in self._labels_of.get(faq_id, ())
+            ]
+            if added:
+                assert vectors is not None
+                self._add(added, rows, flat, vectors)
+            if old_labels:  # after the new rows are in: labels are never reused
+                self.vectors.remove(np.array(old_labels, dtype=np.int64))
+                self._lexical.remove(old_labels)
+                for label in old_labels:
+                    self._id_of.pop(label, None)
+                    self._source_of.pop(label, None)
+            for faq_id in removed:
+                self._labels_of.pop(faq_id, None)
+                self._digest_of.pop(faq_id, None)
+
+    def _add(
+        self, added: Sequence[FaqEntry], rows: Sequence[Sequence[Row]], flat: list[Row], vectors: np.ndarray
+    ) -> None:
+        policy = self.row_policy
+        labels = list(range(self._next_label, self._next_label + len(flat)))
+        self._next_label += len(flat)
+        for label, row in zip(labels, flat, strict=True):
+            self._id_of[label] = row.entry_id
+            if row.kind != "question":
+                self._source_of[label] = (row.kind, row.index, row.start, row.end)
+        new_labels_of, first_labels, at = {}, [], 0
+        for entry, entry_rows in zip(added, rows, strict=True):
+            new_labels_of[entry.id] = tuple(labels[at : at + len(entry_rows)])
+            first_labels.append(labels[at])
+            at += len(entry_rows)
+        self._lexical.add(first_labels, self.bm25.analyzer.terms([lexical_text(e, policy) for e in added]))
+        self.vectors.add(vectors, np.array(labels, dtype=np.int64))
+        for entry in added:
+            self._labels_of[entry.id] = new_labels_of[entry.id]
+            self._digest_of[entry.id] = entry_digest(entry, policy)
+
+    def with_vectors(self, manifest: dict[str, Any], vectors: VectorIndex) -> LoadedIndex:
+        """A new index: this one's lexical half, copied (each index owns its maps), with `vectors`
+        as its dense half, described by `manifest` (`indexing.build.build_dense`)."""
+        with self._lock:
+            return LoadedIndex(
+                manifest,
+                bm25=self._bm25,
+                lexical=self._lexical.copy(),
+                id_of=self._id_of,
+                digest_of=self._digest_of,
+                source_of=self._source_of,
+                vectors=vectors,
+                version=self.version,
+            )
+
     def save_files(self, folder: Path) -> None:
         """Write everything but the manifest (the snapshot writer adds it) into `folder`."""
-        with self.lock:
+        with self._lock:
             self.vectors.save(folder / INDEX_FILE)
-            labels = sorted(self.id_of)
-            ids = [self.id_of[label] for label in labels]
+            labels = sorted(self._id_of)
+            ids = [self._id_of[label] for label in labels]
             payload = {
                 "labels": labels,
                 "ids": ids,
                 "sources": [list(self.source(label)) for label in labels],
-                "digests": [self.digest_of[i] for i in ids],
+                "digests": [self._digest_of[i] for i in ids],
             }
             (folder / LABELS_FILE).write_text(json.dumps(payload, ensure_ascii=False), encoding="utf-8")
             self.bm25.save(folder)
@@ -177,23 +336,15 @@ class LoadedIndex:
             raise DamagedSnapshotError(
                 folder, reading, f"{type(exc).__name__}: {exc}", "cannot be read"
             ) from exc
-        id_of = dict(zip(labels, ids, strict=True))
-        labels_of: dict[str, list[int]] = {}
-        for label, faq_id in sorted(id_of.items()):  # built in row order: the question row first
-            labels_of.setdefault(faq_id, []).append(label)
         return cls(
-            manifest=manifest,
-            vectors=vectors,
-            lexical=lexical,
+            manifest,
             bm25=bm25,
-            id_of=id_of,
-            labels_of=labels_of,
+            lexical=lexical,
+            id_of=dict(zip(labels, ids, strict=True)),
             digest_of=dict(zip(ids, digests, strict=True)),
-            next_label=max(labels, default=-1) + 1,
+            source_of=dict(zip(labels, sources, strict=True)),
+            vectors=vectors,
             version=version,
-            source_of={
-                label: src for label, src in zip(labels, sources, strict=True) if src != QUESTION_SOURCE
-            },
         )
 
     def check_compatible(

@@ -1,11 +1,8 @@
 """The one search API that the service and the evaluation share: query texts in, ranked hits out.
 
 Modes: `dense` (sentence vectors, FAISS), `bm25` (lexical, Kiwi morphemes) and `hybrid`, which fuses
-the two modes' top `HYBRID_CANDIDATES` hits in one of two ways (`fusion`):
-- `rrf`: reciprocal rank fusion, score = sum over modes of 1 / (rrf_k + rank), rank from 1;
-- `convex`: score = w * dense' + (1 - w) * bm25', w = `hybrid_weight`, where each mode's scores are
-  min-max normalised over that query's candidates of that mode (best 1, worst 0) and an entry that
-  one mode did not return gets 0 from it. Unlike RRF it keeps how far apart the scores are.
+the two modes' top `hybrid_depth(top_k)` hits with `rrf` or `convex` fusion (`indexing.fusion`, the
+one home for score scales).
 
 Incremental updates: FAQ writes go to the store and, at once, to the live index (new vectors
 under fresh labels, old labels removed); no rebuild needed. The store is the source of truth: when
@@ -18,14 +15,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from indexing.build import encode_entries, rows_of
+from indexing.fusion import Hit, check_fusion, fuse_hits, hybrid_depth
 from indexing.loaded_index import QUESTION_SOURCE, LoadedIndex
-from indexing.rows import ALTERNATE, ANSWER, RowPolicy, entry_digest, lexical_text
+from indexing.rows import ALTERNATE, ANSWER, Row, RowPolicy, entry_digest
 from indexing.snapshots import Snapshots
 from indexing.store import FaqEntry, FaqStore, UpsertResult, normalize_id
 from models.domain_words import DomainWords
@@ -36,30 +33,12 @@ from models.options import (
     DEFAULT_FUSION,
     DEFAULT_HYBRID_WEIGHT,
     DEFAULT_RRF_K,
-    FUSIONS,
     SEARCH_MODES,
     Fusion,
 )
 from models.pooling_spec import parse_pooling
 from models.sentence_encoder import SentenceEncoder
 from models.text import normalize_sentences
-
-HYBRID_CANDIDATES = 100  # hits taken from each mode before fusion
-
-
-@dataclass(frozen=True)
-class Hit:
-    id: str
-    score: float
-    # Which text of the entry matched: (kind, index, start, end) as in `indexing.rows`. Dense: the
-    # best-scoring row; hybrid: the dense side's, else as lexical; lexical (BM25 scores the entry's
-    # texts as one document): the row whose own terms weigh most for the query (`lexical_sources`).
-    # None: not known (no store to read the texts from), to be read as the question.
-    source: tuple[str, int, int, int] | None = field(default=None, compare=False)
-    # The entry's dense score (its best row's cosine, answer rows weighted), whatever the mode:
-    # what `min_score` compares in every mode. None: the entry is not among the dense candidates
-    # of the query (`hybrid_depth`), so its dense score is below all of theirs.
-    cosine: float | None = field(default=None, compare=False)
 
 
 class NoIndexError(FaqsearchError, ValueError):
@@ -70,50 +49,6 @@ def check_mode(mode: str) -> str:
     if mode not in SEARCH_MODES:
         raise InvalidValueError(f"unknown search mode {mode!r}; valid: {', '.join(SEARCH_MODES)}")
     return mode
-
-
-def hybrid_depth(top_k: int) -> int:
-    """How many hits hybrid search takes from each mode before fusing them into `top_k`."""
-    return max(top_k, HYBRID_CANDIDATES)
-
-
-def check_fusion(fusion: str, weight: float) -> None:
-    if fusion not in FUSIONS:
-        raise InvalidValueError(f"unknown hybrid fusion {fusion!r}; valid: {', '.join(FUSIONS)}")
-    if not 0.0 <= weight <= 1.0:
-        raise InvalidValueError(f"hybrid_weight must be within [0, 1], got {weight}")
-
-
-def reciprocal_rank_fusion(rankings: Sequence[Sequence[str]], k: int, top_k: int) -> list[Hit]:
-    """Fuse ranked id lists: score(id) = sum of 1 / (k + rank), rank from 1; ties by id."""
-    fused: dict[str, float] = {}
-    for ranking in rankings:
-        for rank, faq_id in enumerate(ranking, start=1):
-            fused[faq_id] = fused.get(faq_id, 0.0) + 1.0 / (k + rank)
-    ordered = sorted(fused.items(), key=lambda item: (-item[1], item[0]))
-    return [Hit(faq_id, score) for faq_id, score in ordered[:top_k]]
-
-
-def _min_max(hits: Sequence[Hit]) -> dict[str, float]:
-    """Scores scaled to [0, 1] over the list (best 1); all equal (or a single hit): all 1."""
-    if not hits:
-        return {}
-    low = min(h.score for h in hits)
-    span = max(h.score for h in hits) - low
-    if span <= 0:
-        return {h.id: 1.0 for h in hits}
-    return {h.id: (h.score - low) / span for h in hits}
-
-
-def convex_fusion(dense: Sequence[Hit], lexical: Sequence[Hit], weight: float, top_k: int) -> list[Hit]:
-    """Fuse dense and lexical hits: weight * minmax(dense) + (1 - weight) * minmax(lexical), an id
-    missing from a list scoring 0 there; ties by id."""
-    fused: dict[str, float] = {}
-    for hits, share in ((dense, weight), (lexical, 1.0 - weight)):
-        for faq_id, scaled in _min_max(hits).items():
-            fused[faq_id] = fused.get(faq_id, 0.0) + share * scaled
-    ordered = sorted(fused.items(), key=lambda item: (-item[1], item[0]))
-    return [Hit(faq_id, score) for faq_id, score in ordered[:top_k]]
 
 
 def _hits(ids: Sequence[str | None], scores: np.ndarray) -> list[Hit]:
@@ -157,7 +92,26 @@ def with_cosines(hits: Sequence[Sequence[Hit]], dense: Sequence[Sequence[Hit]]) 
     ]
 
 
+def lexical_hits(index: LoadedIndex, queries: Sequence[str], top_k: int) -> list[list[Hit]]:
+    """BM25 hits of each query (no cosines): needs only the index's lexical half, so no encoder."""
+    texts = normalize_sentences(queries)
+    results = []
+    for query_terms in index.bm25.analyzer.terms(texts):  # the index's own domain words
+        scores, labels = index.lexical.search(query_terms, top_k)
+        results.append(_hits(index.labels_to_ids(labels), scores))
+    return results
+
+
 class Searcher:
+    """Searches and writes over one served `LoadedIndex`, which `swap` replaces.
+
+    Lock: `_write_lock` (an RLock) serialises the write path (`sync`, `catch_up`, `swap`): it
+    compares the store with the index and encodes the changed rows, so two writers never apply the
+    same change twice or swap an index in between a read and its apply. Searches take no lock: each
+    call reads `_index` once (an atomic reference read) and searches that index to the end, even if
+    a swap happens meanwhile; the index keeps itself consistent for them (`LoadedIndex`).
+    """
+
     def __init__(
         self,
         encoder: SentenceEncoder,
@@ -168,9 +122,7 @@ class Searcher:
         fusion: Fusion = DEFAULT_FUSION,
         hybrid_weight: float = DEFAULT_HYBRID_WEIGHT,
     ) -> None:
-        if rrf_k < 1:
-            raise InvalidValueError(f"rrf_k must be >= 1, got {rrf_k}")
-        check_fusion(fusion, hybrid_weight)
+        check_fusion(fusion, hybrid_weight, rrf_k)
         self.encoder = encoder
         self.store = store
         self.rrf_k = rrf_k
@@ -244,9 +196,9 @@ class Searcher:
             return self._dense(index, queries, top_k)
         depth = hybrid_depth(top_k)
         if mode == "bm25":  # ranked by BM25; the dense side only tells each hit's cosine
-            lexical = self.lexical_sources(index, queries, self._lexical(index, queries, top_k))
+            lexical = self.lexical_sources(index, queries, lexical_hits(index, queries, top_k))
             return with_cosines(lexical, self._dense(index, queries, depth))
-        fused = self.fuse(self._dense(index, queries, depth), self._lexical(index, queries, depth), top_k)
+        fused = self.fuse(self._dense(index, queries, depth), lexical_hits(index, queries, depth), top_k)
         return self.lexical_sources(index, queries, fused)  # the entries only BM25 found
 
     def fuse(
@@ -254,24 +206,10 @@ class Searcher:
     ) -> list[list[Hit]]:
         """Hybrid hits of each query from its dense and lexical hits (`hybrid_depth(top_k)` of each),
         with this searcher's fusion. The evaluation fuses one pair of lists in several ways with it."""
-        if self.fusion == "convex":
-            fused = [
-                convex_fusion(d, lx, self.hybrid_weight, top_k) for d, lx in zip(dense, lexical, strict=True)
-            ]
-        else:
-            fused = [
-                reciprocal_rank_fusion([[h.id for h in d], [h.id for h in lx]], self.rrf_k, top_k)
-                for d, lx in zip(dense, lexical, strict=True)
-            ]
-        # the text that matched is the dense side's (lexical scores whole entries)
         return [
-            [Hit(h.id, h.score, by_id[h.id].source, by_id[h.id].cosine) if h.id in by_id else h for h in hits]
-            for hits, by_id in zip(fused, ({h.id: h for h in d} for d in dense), strict=True)
+            fuse_hits(d, lx, top_k, fusion=self.fusion, rrf_k=self.rrf_k, weight=self.hybrid_weight)
+            for d, lx in zip(dense, lexical, strict=True)
         ]
-
-    def lexical(self, queries: Sequence[str], top_k: int) -> list[list[Hit]]:
-        """BM25 hits alone (no dense side, so no cosines): the lexical half of a hybrid search."""
-        return self._lexical(self._index, queries, top_k)
 
     def _embedder(self, index: LoadedIndex) -> Embedder:
         """The encoder bound to `index`'s pooling and BM25 statistics, bound once per index (both
@@ -310,14 +248,6 @@ class Searcher:
                     still.append(q)
             pending, depth = still, depth * 4
         return [r if r is not None else [] for r in results]
-
-    def _lexical(self, index: LoadedIndex, queries: Sequence[str], top_k: int) -> list[list[Hit]]:
-        texts = normalize_sentences(queries)
-        results = []
-        for query_terms in index.bm25.analyzer.terms(texts):  # the index's own domain words
-            scores, labels = index.lexical.search(query_terms, top_k)
-            results.append(_hits(index.labels_to_ids(labels), scores))
-        return results
 
     def lexical_sources(
         self, index: LoadedIndex, queries: Sequence[str], hits: Sequence[Sequence[Hit]]
@@ -430,47 +360,17 @@ class Searcher:
             return len(changed), len(gone)
 
     def _apply(self, index: LoadedIndex, changed: Sequence[FaqEntry], gone: Sequence[str]) -> None:
-        """Add new rows under fresh labels before retiring old ones, so a concurrent search always
-        finds each entry under some label (labels are never reused). A changed entry gets all its
-        rows anew: an alternate removed by an edit leaves search at once."""
+        """Encode the changed entries' rows (with the index's pooling and statistics) and let the
+        index take them in and drop `gone` (`LoadedIndex.apply` keeps its maps consistent)."""
         if not changed and not gone:
             return
-        with index.lock:
-            old_labels = [
-                label for i in [*gone, *(e.id for e in changed)] for label in index.labels_of.get(i, [])
-            ]
-            if changed:
-                policy = RowPolicy.from_manifest(index.manifest)
-                entry_row_lists = rows_of(changed, policy, self.encoder)
-                flat = [row for rows in entry_row_lists for row in rows]
-                vectors = encode_entries(self._embedder(index), [r.text for r in flat])
-                labels = list(range(index.next_label, index.next_label + len(flat)))
-                index.next_label += len(flat)
-                for label, row in zip(labels, flat, strict=True):
-                    index.id_of[label] = row.entry_id
-                    if row.kind != "question":
-                        index.source_of[label] = (row.kind, row.index, row.start, row.end)
-                new_labels_of, first_labels, at = {}, [], 0
-                for entry, rows in zip(changed, entry_row_lists, strict=True):
-                    new_labels_of[entry.id] = labels[at : at + len(rows)]
-                    first_labels.append(labels[at])
-                    at += len(rows)
-                index.lexical.add(
-                    first_labels, index.bm25.analyzer.terms([lexical_text(e, policy) for e in changed])
-                )
-                index.vectors.add(vectors, np.array(labels, dtype=np.int64))
-                for entry in changed:
-                    index.labels_of[entry.id] = new_labels_of[entry.id]
-                    index.digest_of[entry.id] = entry_digest(entry, policy)
-            if old_labels:
-                index.vectors.remove(np.array(old_labels, dtype=np.int64))
-                index.lexical.remove(old_labels)
-                for label in old_labels:
-                    index.id_of.pop(label, None)
-                    index.source_of.pop(label, None)
-            for faq_id in gone:
-                index.labels_of.pop(faq_id, None)
-                index.digest_of.pop(faq_id, None)
+        rows: list[list[Row]] = []
+        vectors = None
+        if changed:
+            rows = rows_of(changed, index.row_policy, self.encoder)
+            texts = [row.text for entry_rows in rows for row in entry_rows]
+            vectors = encode_entries(self._embedder(index), texts)
+        index.apply(changed, gone, rows, vectors)
 
     def swap(self, index: LoadedIndex) -> None:
         """Serve `index` from now on (atomic for searches), then apply writes it has not seen."""

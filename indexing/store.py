@@ -344,7 +344,13 @@ class _ReaderPool:
 
 
 class FaqStore:
-    """FAQ entries of one collection in a SQLite file. Safe to share between threads."""
+    """FAQ entries of one collection in a SQLite file. Safe to share between threads.
+
+    Locks: `_lock` (an RLock) owns the one write connection, held for a whole write transaction
+    so this process's writes never interleave; reads never take it (each has a pooled read-only
+    connection, whose pool has its own short lock for handing connections out). Writers in other
+    processes are kept out by SQLite's own write lock (`BEGIN IMMEDIATE`), not by this one.
+    """
 
     def __init__(
         self, path: str | Path, *, write_wait_s: float = BUSY_TIMEOUT_S, label: str | None = None

@@ -14,7 +14,7 @@ from same_results import assert_same_hits
 from indexing.build import build_snapshot
 from indexing.faq_import import read_faq_file
 from indexing.loaded_index import DamagedSnapshotError, IndexMismatchError
-from indexing.searcher import NoIndexError, Searcher, reciprocal_rank_fusion
+from indexing.searcher import NoIndexError, Searcher
 from indexing.snapshots import FILES_KEY, Snapshots
 from indexing.store import FaqEntry, FaqStore
 
@@ -82,12 +82,6 @@ def test_hybrid_is_reciprocal_rank_fusion_of_dense_and_bm25(data_dir, real_encod
                 fused[faq_id] = fused.get(faq_id, 0) + 1 / (60 + rank)
         expected = sorted(fused.items(), key=lambda item: (-item[1], item[0]))[:5]
         assert [(x.id, pytest.approx(x.score)) for x in h] == [(i, s) for i, s in expected]
-
-
-def test_rrf_by_hand():
-    hits = reciprocal_rank_fusion([["a", "b", "c"], ["c", "a"]], k=1, top_k=3)
-    # a: 1/2 + 1/3, c: 1/4 + 1/2, b: 1/3
-    assert [(h.id, round(h.score, 6)) for h in hits] == [("a", 0.833333), ("c", 0.75), ("b", 0.333333)]
 
 
 def test_bm25_mode_needs_a_shared_morpheme(searcher):
