@@ -2,8 +2,9 @@
 
 Routes validate, call one of these and shape the response; each function here decides where its
 work runs, so nothing slow or blocking runs on the event loop:
-- forward passes (search, rank, embed, a write's new vectors): the one encoder thread
-  (`ServiceState.run_in_encoder`, micro-batched for searches);
+- forward passes (search, rank, embed, a write's new vectors): the one encoder thread; those of
+  searches, rank and embed through the micro-batcher (`app.batching`), which lets concurrent
+  requests share them;
 - SQLite, Kiwi and other blocking work: the worker thread pool (`run_in_threadpool`). Store reads
   never wait for writes (WAL readers, `indexing.store`); a store write waits in a worker thread,
   never in the encoder thread, so searches go on while another process imports.
@@ -16,13 +17,13 @@ import logging
 import os
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from functools import partial
 from pathlib import PurePath
 from typing import Literal, TypeVar
 
 import numpy as np
 from starlette.concurrency import run_in_threadpool
 
+from app.batching import ClientGone
 from app.errors import ApiError
 from app.jobs import JobAlreadyRunningError, JobRecord
 from app.schemas import Hit, Matched, QueryTerm
@@ -32,7 +33,7 @@ from indexing.loaded_index import DOMAIN_WORDS_KEY
 from indexing.rows import matched_text
 from indexing.store import FaqEntry, InvalidFaqEntryError, UpsertResult, normalize_id
 from models.bm25 import Bm25Stats
-from models.encoder import Encoded, Role
+from models.encoder import Encoded, Role, Tokenized
 from models.errors import FaqsearchError, PoolingError
 from models.pooling_spec import PoolingSpec, parse_pooling
 
@@ -121,8 +122,8 @@ async def search(
     explain: bool = False,
 ) -> list[Searched]:
     """Hits of each (normalised) query, best first; `explain` adds each query's terms."""
-    state.require_searcher()
-    found, version = await state.batcher.search(queries, top_k, mode)
+    searcher = state.require_searcher()
+    found, version = await state.batcher.search(queries, top_k, mode, searcher.index)
     joined = await run_in_threadpool(_joined, state, found, _min_score(state, min_score))
     results = []
     for query, hits in zip(queries, joined, strict=True):
@@ -143,12 +144,18 @@ def pooling_spec(state: ServiceState, name: str | None) -> PoolingSpec:
 
 
 async def _encode(
-    state: ServiceState, texts: Sequence[str], spec: PoolingSpec, bm25: Bm25Stats | None, role: Role
+    state: ServiceState,
+    texts: Sequence[str] | Tokenized,
+    spec: PoolingSpec,
+    bm25: Bm25Stats | None,
+    role: Role,
+    gone: Callable[[], Awaitable[bool]] | None = None,
 ) -> Encoded:
-    """A forward pass in the encoder thread. The encoder refuses what it cannot do with a
-    FaqsearchError (a pooling deeper than the model, say): that is the request's fault, so a 422."""
+    """Vectors from the micro-batcher: forward passes in the encoder thread, shared with the other
+    requests waiting. The encoder refuses what it cannot do with a FaqsearchError (a pooling
+    deeper than the model, say): that is the request's fault, so a 422."""
     try:
-        return await state.run_in_encoder(partial(state.encoder.encode, texts, spec, bm25=bm25, role=role))
+        return await state.batcher.encode(texts, spec, bm25, role, gone=gone)
     except FaqsearchError as exc:
         raise ApiError(422, "invalid_request", f"pooling: {exc}") from exc
 
@@ -177,27 +184,28 @@ async def rank(
     query the query prefix: a candidate's score is what dense search over an index of the
     candidates gives it.
 
-    The candidates go to the encoder thread a chunk of FAQSEARCH_BATCH_SIZE at a time, so searches
-    queued meanwhile run between two chunks rather than after the whole list (up to 1,000 long
-    sentences: a minute on a small CPU). A sentence's vector does not depend on its batch, so the
-    scores equal one call over everything. Between chunks the rank stops if `client_gone()`.
+    The candidates go to the micro-batcher as one job, which takes turns with the other requests
+    waiting, a pass at a time (FAQSEARCH_MAX_BATCH sentences, or fewer by FAQSEARCH_MAX_BATCH_TOKENS;
+    without micro-batching a chunk of FAQSEARCH_BATCH_SIZE at a time), so searches queued meanwhile
+    run between two passes rather than after the whole list (up to 1,000 long sentences: a minute
+    on a small CPU). A sentence's vector does not depend on its batch, so the scores equal one
+    call over everything. Between passes the rank stops if `client_gone()`.
     Repeated candidates are encoded once: equal texts get equal scores (not scores a rounding
     apart) and keep their input order.
     """
     bm25 = await run_in_threadpool(_rank_bm25, state, candidates) if spec.needs_bm25 else None
     query_vector = (await _encode(state, [query], spec, bm25, "query")).vectors[0]  # [H]
     distinct = list(dict.fromkeys(candidates))
-    step = state.settings.batch_size
-    scores = np.empty(len(distinct), dtype=np.float32)  # [D]
-    for start in range(0, len(distinct), step):
-        if await client_gone():
-            logger.info(
-                "rank stopped after %d of %d candidates: the client disconnected", start, len(distinct)
-            )
-            raise ApiError(499, "client_closed_request", "the client closed the connection; the rank stopped")
-        chunk = distinct[start : start + step]
-        encoded = await _encode(state, chunk, spec, bm25, "entry")
-        scores[start : start + len(chunk)] = encoded.vectors @ query_vector  # [chunk]
+    try:
+        encoded = await _encode(state, distinct, spec, bm25, "entry", gone=client_gone)
+    except ClientGone as gone:
+        logger.info(
+            "rank stopped after %d of %d candidates: the client disconnected", gone.done, len(distinct)
+        )
+        raise ApiError(
+            499, "client_closed_request", "the client closed the connection; the rank stopped"
+        ) from None
+    scores = encoded.vectors @ query_vector  # [D]
     position = {text: i for i, text in enumerate(distinct)}
     return scores[[position[text] for text in candidates]]  # [N]
 
