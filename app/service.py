@@ -26,7 +26,7 @@ from starlette.concurrency import run_in_threadpool
 from app.batching import ClientGone
 from app.errors import ApiError
 from app.jobs import JobAlreadyRunningError, JobRecord
-from app.schemas import Hit, Matched, QueryTerm
+from app.schemas import MAX_EMBED_SENTENCES, Hit, Matched, QueryTerm
 from app.state import ServiceState
 from indexing import searcher as search_api
 from indexing.loaded_index import DOMAIN_WORDS_KEY
@@ -36,6 +36,7 @@ from models.bm25 import Bm25Stats
 from models.encoder import Encoded, Role, Tokenized
 from models.errors import FaqsearchError, PoolingError
 from models.pooling_spec import PoolingSpec, parse_pooling
+from models.text import normalize_text
 
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
@@ -214,6 +215,109 @@ async def embed(state: ServiceState, sentences: list[str], spec: PoolingSpec, ro
     """Sentence vectors; BM25 pooling uses the served index's statistics, so they match its vectors."""
     bm25 = state.require_searcher().index.bm25 if spec.needs_bm25 else None
     return await _encode(state, sentences, spec, bm25, role)
+
+
+# -- OpenAI-compatible embeddings --------------------------------------------------------------
+
+
+def served_model_names(state: ServiceState) -> list[str]:
+    """The names GET /v1/models lists: the model's (a local folder by its name, never the
+    server's path; a hub id as it is), then FAQSEARCH_MODEL_ALIAS if set."""
+    name = state.settings.model
+    if os.path.isabs(name) or name.startswith(("./", "../", "~")):
+        name = PurePath(name.rstrip("/")).name
+    alias = state.settings.model_alias
+    return [name] + ([alias] if alias and alias != name else [])
+
+
+def check_model(state: ServiceState, asked: str) -> str:
+    """The model name a /v1/embeddings request names -> the name to answer with; another model is
+    OpenAI's 404 model_not_found. FAQSEARCH_MODEL as configured is accepted too."""
+    names = served_model_names(state)
+    if asked in names:
+        return asked
+    if asked == state.settings.model:
+        return names[0]
+    listed = ", ".join(f"`{n}`" for n in names)
+    raise ApiError(
+        404,
+        "model_not_found",
+        f"The model `{asked}` does not exist on this server; send model {listed} (GET /v1/models lists them)",
+    )
+
+
+def check_embeddings_options(state: ServiceState, encoding_format: str, dimensions: int | None) -> str:
+    """encoding_format and dimensions of a /v1/embeddings request, checked -> the encoding."""
+    if encoding_format not in ("float", "base64"):
+        raise ApiError(
+            400,
+            "invalid_encoding_format",
+            f"encoding_format {encoding_format!r} is not supported; send 'float' or 'base64'",
+        )
+    dim = state.encoder.dim
+    if dimensions is not None and dimensions > dim:
+        raise ApiError(
+            400,
+            "invalid_dimensions",
+            f"dimensions {dimensions} is more than this model's {dim}; leave it out, or send {dim}",
+        )
+    if dimensions is not None and dimensions != dim:
+        raise ApiError(
+            400,
+            "invalid_dimensions",
+            f"this model does not support shortened embeddings (dimensions {dimensions}); leave dimensions "
+            f"out, or send {dim}",
+        )
+    return encoding_format
+
+
+async def openai_embeddings(
+    state: ServiceState, inputs: list[str], *, single: bool
+) -> tuple[np.ndarray, int]:
+    """Vectors of the inputs, as /v1/embed gives them with the server's pooling and the query
+    prefix -> (vectors [N, H], tokens the model read). Refused, in OpenAI's manner: no input, an
+    empty text, and a text over the model's token limit (not truncated, as OpenAI does not)."""
+    spec = pooling_spec(state, None)
+    if not inputs:
+        raise ApiError(400, "empty_input", "input is an empty list; send a string or a list of strings")
+    if len(inputs) > MAX_EMBED_SENTENCES:
+        raise ApiError(
+            400,
+            "too_many_inputs",
+            f"input has {len(inputs)} texts, more than {MAX_EMBED_SENTENCES}; send fewer",
+        )
+    texts = []
+    limit = state.settings.max_query_chars
+    for i, text in enumerate(inputs):
+        where = "input" if single else f"input[{i}]"
+        normalised = normalize_text(text)
+        if not normalised:
+            raise ApiError(
+                400, "empty_input", f"{where} is empty (or only spaces/control characters); send some text"
+            )
+        if len(normalised) > limit:
+            raise ApiError(
+                400,
+                "context_length_exceeded",
+                f"{where} has {len(normalised)} characters, more than the limit of {limit}; shorten it "
+                "(the server's limit is FAQSEARCH_MAX_QUERY_CHARS)",
+            )
+        texts.append(normalised)
+    encoder = state.encoder
+    tokenized = await state.batcher.tokenize(texts, "query")
+    for i, cut in enumerate(tokenized.truncated):
+        if cut:
+            where = "input" if single else f"input[{i}]"
+            count = len(encoder.tokenizer(encoder.prefix_of("query") + texts[i], verbose=False)["input_ids"])
+            raise ApiError(
+                400,
+                "context_length_exceeded",
+                f"{where} has {count} tokens, more than this model's maximum of {encoder.max_length}; "
+                "shorten it (this route does not truncate)",
+            )
+    bm25 = state.require_searcher().index.bm25 if spec.needs_bm25 else None
+    encoded = await _encode(state, tokenized, spec, bm25, "query")
+    return encoded.vectors, sum(len(ids) for ids in tokenized.input_ids)
 
 
 # -- FAQ reads and writes ----------------------------------------------------------------------

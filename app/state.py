@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, cast
@@ -79,6 +80,7 @@ class ServiceState:
         self.searcher: Searcher | None = None
         self.not_ready_reason: str | None = "the service is starting"
         self.warm = False  # set once a first forward pass has run
+        self.started_at = int(time.time())  # GET /v1/models: the served model's `created`
         # One thread runs every forward pass of the service: searches, rank, embed, writes, warm-up
         # and a rebuild's batches. Concurrent passes would only fight over the same cores, one
         # queue makes micro-batching possible, and torch's OpenMP keeps a thread team per calling
