@@ -7,10 +7,10 @@ passes over every sentence of the pass, each job pooled with its own pooling, BM
 and prefix. Requests that arrive while a pass runs wait for the next one, so under load passes
 fill by themselves.
 
-A pass is bounded by sentences (`max_batch`) and by tokens (`max_tokens`): its sentences times
-its longest sentence's tokens, what a padded forward pass computes. So one long request cannot
-make every short one wait for a 512-token pass of 64 sentences. The first sentence of a pass
-always goes, whatever its length.
+A pass is bounded by sentences (`max_batch`, and `batch_size`: one forward pass) and by tokens
+(`max_tokens`): its sentences times its longest sentence's tokens, what a padded forward pass
+computes. So one long request cannot make every short one wait for a 512-token pass of 64
+sentences. The first sentence of a pass always goes, whatever its length.
 
 Fairness: jobs take turns, one sentence at a time in order of arrival, until the pass is full, so
 a long list (rank's 1,000 candidates) goes batch by batch and a search sent meanwhile joins the
@@ -188,6 +188,7 @@ class EncoderBatcher:
         window_s: float,
         max_batch: int,
         max_tokens: int,
+        batch_size: int | None = None,
     ) -> None:
         self._encoder = encoder
         self._search = search
@@ -197,6 +198,9 @@ class EncoderBatcher:
         self.window_s = window_s
         self.max_batch = max_batch
         self.max_tokens = max_tokens
+        # Sentences per forward pass (FAQSEARCH_BATCH_SIZE): a pass holds no more than that either,
+        # and without micro-batching a rank's candidates go a chunk of that many at a time.
+        self.batch_size = batch_size or encoder.batch_size
         self._queue: asyncio.Queue[_Job] | None = None
         self._worker: asyncio.Task | None = None
         self._last_pass_shared = False
@@ -214,6 +218,11 @@ class EncoderBatcher:
             self._worker.cancel()
             await asyncio.gather(self._worker, return_exceptions=True)
             self._worker = None
+
+    @property
+    def pass_size(self) -> int:
+        """Most sentences in one pass: `max_batch`, and no more than one forward pass holds."""
+        return min(self.max_batch, self.batch_size)
 
     # -- what requests call ----------------------------------------------------------------------
 
@@ -263,7 +272,7 @@ class EncoderBatcher:
             await self._queue.put(job)
             return await job.future
         # Unbatched: the job alone, in one call; with a `gone` check a batch_size chunk at a time.
-        step = self._encoder.batch_size if job.gone is not None else job.size
+        step = self.batch_size if job.gone is not None else job.size
         self._metrics.queue_wait.observe(0.0)
         while job.taken < job.size:
             if job.gone is not None and await job.gone():
@@ -292,7 +301,7 @@ class EncoderBatcher:
                 waiting.append(await self._queue.get())
             self._drain(waiting)
             deadline = time.perf_counter() + (self.window_s if self._last_pass_shared else 0.0)
-            while sum(job.size - job.taken for job in waiting) < self.max_batch:
+            while sum(job.size - job.taken for job in waiting) < self.pass_size:
                 remaining = deadline - time.perf_counter()
                 if remaining <= 0:
                     break
@@ -333,13 +342,14 @@ class EncoderBatcher:
         """The next pass: jobs take turns, a sentence each in order of arrival, until `max_batch`
         sentences or `max_tokens` (sentences x longest) are reached -> (job, start, stop) each."""
         pad_to = waiting[0].spec.pad_to  # padded poolings need a padded pass: not mixed with others
+        limit = self.pass_size
         count = longest = 0
         more = {job: 0 for job in waiting if job.spec.pad_to == pad_to}
         open_jobs = list(more)
-        while open_jobs and count < self.max_batch:
+        while open_jobs and count < limit:
             still = []
             for job in open_jobs:
-                if count >= self.max_batch:
+                if count >= limit:
                     break
                 i = job.taken + more[job]
                 n = job.length(i)

@@ -100,6 +100,7 @@ class ServiceState:
             window_s=settings.batch_window_ms / 1000,
             max_batch=settings.max_batch,
             max_tokens=settings.max_batch_tokens,
+            batch_size=settings.batch_size,
         )
         self.jobs = RebuildJobs(self.build_index, self.serve_index)
         self._refused_snapshot: str | None = None  # made current elsewhere, but cannot be served

@@ -52,6 +52,7 @@ def _batcher(encoder, search=None, *, enabled=True, window_ms=50.0, max_batch=64
         window_s=window_ms / 1000,
         max_batch=max_batch,
         max_tokens=max_tokens,
+        batch_size=64,  # the tiny encoder's own is 4: its forward passes are smaller than a pass here
     )
 
 
