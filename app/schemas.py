@@ -393,7 +393,7 @@ class EmbeddingsRequest(BaseModel):
     model_config = ConfigDict(
         extra="ignore",
         json_schema_extra={
-            "examples": [{"model": "multilingual-e5-small", "input": "비밀번호를 잊어버렸어요"}]
+            "examples": [{"model": "intfloat/multilingual-e5-small", "input": "비밀번호를 잊어버렸어요"}]
         },
     )
 
