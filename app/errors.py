@@ -1,6 +1,11 @@
 """Every error the API returns has one shape: {"error": {"code", "message"}}, the message saying
 what to change. Handlers here turn validation errors, unknown routes and our own `ApiError` into
-that shape; nothing a client sends may produce a 500."""
+that shape; nothing a client sends may produce a 500.
+
+The OpenAI-compatible routes (`OPENAI_PATHS`) answer in OpenAI's shape instead, which the clients
+written for it parse: {"error": {"message", "type", "param", "code"}}, type `invalid_request_error`
+for a 4xx and `server_error` for a 5xx, the same codes and messages; and a request they cannot
+validate is a 400 there, as OpenAI answers it, not a 422."""
 
 from __future__ import annotations
 
@@ -28,14 +33,35 @@ class ApiError(FaqsearchError):
         self.headers = headers
 
 
+OPENAI_PATHS = ("/v1/embeddings", "/v1/models")
+
+
+def openai_shaped(path: str | None) -> bool:
+    """True for a path of the OpenAI-compatible routes, whose errors are in OpenAI's shape."""
+    return path is not None and path.rstrip("/") in OPENAI_PATHS
+
+
 def error_body(code: str, message: str) -> dict[str, Any]:
     return {"error": {"code": code, "message": message}}
 
 
+def openai_error_body(status: int, code: str, message: str) -> dict[str, Any]:
+    kind = "server_error" if status >= 500 else "invalid_request_error"
+    return {"error": {"message": message, "type": kind, "param": None, "code": code}}
+
+
 def error_response(
-    status: int, code: str, message: str, headers: dict[str, str] | None = None
+    status: int,
+    code: str,
+    message: str,
+    headers: dict[str, str] | None = None,
+    *,
+    path: str | None = None,
 ) -> JSONResponse:
-    return JSONResponse(error_body(code, message), status_code=status, headers=headers)
+    """The error as a response; `path`: the request's, so an OpenAI-compatible route answers in
+    OpenAI's shape (`openai_shaped`)."""
+    body = openai_error_body(status, code, message) if openai_shaped(path) else error_body(code, message)
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 _STATUS_CODES = {
@@ -107,31 +133,39 @@ def validation_message(errors: list[dict[str, Any]]) -> tuple[str, str]:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
-        return error_response(exc.status, exc.code, exc.message, exc.headers)
+        return error_response(exc.status, exc.code, exc.message, exc.headers, path=request.url.path)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = list(exc.errors())
+        path = request.url.path
+        invalid = 400 if openai_shaped(path) else 422  # OpenAI answers a request it cannot read with 400
         if _not_read_as_json(errors):
             content_type = request.headers.get("content-type")
-            return error_response(422, "invalid_request", content_type_message(content_type))
+            return error_response(invalid, "invalid_request", content_type_message(content_type), path=path)
         code, message = validation_message(errors)
-        return error_response(400 if code == "invalid_json" else 422, code, message)
+        return error_response(400 if code == "invalid_json" else invalid, code, message, path=path)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _STATUS_CODES.get(exc.status_code, "error")
         message = str(exc.detail)
+        path = request.url.path
         if exc.status_code == 400 and message == _FASTAPI_PARSE_ERROR:
-            return error_response(400, "invalid_json", body_parse_message(exc.__cause__))
+            return error_response(400, "invalid_json", body_parse_message(exc.__cause__), path=path)
         if exc.status_code == 404 and message == "Not Found":
             message = f"no such endpoint: {request.method} {request.url.path}; see /docs for the API"
         elif exc.status_code == 405:
             message = f"{request.method} is not allowed on {request.url.path}; see /docs for the API"
-        return error_response(exc.status_code, code, message, getattr(exc, "headers", None))
+        return error_response(exc.status_code, code, message, getattr(exc, "headers", None), path=path)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         # A bug, not bad input: log the traceback, tell the client without leaking internals.
         logger.exception("unhandled error on %s %s", request.method, request.url.path)
-        return error_response(500, "internal_error", "the server failed to handle this request; see its log")
+        return error_response(
+            500,
+            "internal_error",
+            "the server failed to handle this request; see its log",
+            path=request.url.path,
+        )

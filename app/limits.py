@@ -28,7 +28,7 @@ class BodySizeLimit:
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             # The app's own JSONResponse, so this 413 is byte for byte the chunked one below.
-            response = error_response(413, "body_too_large", _message(self.max_bytes))
+            response = error_response(413, "body_too_large", _message(self.max_bytes), path=scope.get("path"))
             await response(scope, receive, send)
             return
         received = 0

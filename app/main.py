@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from app.errors import error_response, install_error_handlers
 from app.limits import BodySizeLimit
 from app.metrics import RequestMetricsMiddleware, ServiceMetrics
-from app.routes import faqs, health, index, page, search
+from app.routes import embeddings, faqs, health, index, page, search
 from app.state import NotReadyError, ServiceState
 from faqsearch import __version__
 from faqsearch.settings import Settings, get_settings
@@ -33,9 +33,10 @@ DESCRIPTION = """
 Semantic similarity search over Korean FAQs: a question in, the FAQ entries that mean the same
 thing out, ranked, even when no word is shared.
 
-Reads (`/v1/search`, `/v1/rank`, `/v1/embed`, GET `/v1/faqs`) are open unless
+Reads (`/v1/search`, `/v1/rank`, `/v1/embed`, `/v1/embeddings`, GET `/v1/faqs`, GET `/v1/models`) are open unless
 `FAQSEARCH_PROTECT_READS` is set; writes need `Authorization: Bearer <FAQSEARCH_API_KEY>`.
-Every error is `{"error": {"code", "message"}}`.
+Every error is `{"error": {"code", "message"}}`, except on the OpenAI-compatible `POST /v1/embeddings`
+and `GET /v1/models`, whose errors are OpenAI's `{"error": {"message", "type", "param", "code"}}`.
 """
 
 
@@ -91,14 +92,14 @@ def create_app(settings: Settings | None = None, *, encoder: Encoder | None = No
 
     @app.exception_handler(NotReadyError)
     async def _not_ready(request: Request, exc: NotReadyError) -> JSONResponse:
-        return error_response(503, "not_ready", str(exc))
+        return error_response(503, "not_ready", str(exc), path=request.url.path)
 
     @app.exception_handler(StoreBusyError)
     async def _store_busy(request: Request, exc: StoreBusyError) -> JSONResponse:
         logger.warning("%s %s: %s", request.method, request.url.path, exc)
-        return error_response(503, "store_busy", str(exc), {"Retry-After": "5"})
+        return error_response(503, "store_busy", str(exc), {"Retry-After": "5"}, path=request.url.path)
 
-    for router in (search.router, faqs.router, index.router, health.router, page.router):
+    for router in (search.router, embeddings.router, faqs.router, index.router, health.router, page.router):
         app.include_router(router)
     # The last added is outermost: metrics see every response, the size limit's 413 included.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

@@ -32,13 +32,13 @@ class ServiceMetrics:
         )
         self.batch_size = Histogram(
             "faqsearch_encoder_batch_queries",
-            "Queries per shared search forward pass (micro-batching).",
+            "Sentences per shared forward pass of searches, rank and embed (micro-batching).",
             buckets=BATCH_BUCKETS,
             registry=self.registry,
         )
         self.queue_wait = Histogram(
             "faqsearch_queue_wait_seconds",
-            "Time a search waited before its forward pass started.",
+            "Time a search, rank or embed request waited before its first forward pass started.",
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )

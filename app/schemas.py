@@ -365,3 +365,79 @@ class ErrorDetail(BaseModel):
 
 class ErrorResponse(BaseModel):
     error: ErrorDetail
+
+
+# -- OpenAI-compatible embeddings -----------------------------------------------------------------
+
+
+class EmbeddingsRequest(BaseModel):
+    """OpenAI's embeddings request. Not strict, and unknown fields (e.g. `user`) are ignored, as
+    OpenAI's own server does: clients written for it send them."""
+
+    model: str = Field(
+        description="The served model's name (GET /v1/models lists it), or FAQSEARCH_MODEL_ALIAS."
+    )
+    input: str | list[str] = Field(
+        description=f"One text, or a list of up to {MAX_EMBED_SENTENCES}; each within the model's token limit "
+        "(not truncated here). Token arrays are not accepted: send the text."
+    )
+    encoding_format: str = Field(
+        "float",
+        description="float: a list of numbers; base64: the little-endian float32 bytes, base64-encoded.",
+    )
+    dimensions: int | None = Field(
+        None, description="Only the model's own dimension is accepted: the vectors cannot be shortened."
+    )
+    user: str | None = Field(None, description="Accepted and ignored.")
+
+    model_config = ConfigDict(
+        extra="ignore",
+        json_schema_extra={
+            "examples": [{"model": "intfloat/multilingual-e5-small", "input": "비밀번호를 잊어버렸어요"}]
+        },
+    )
+
+
+class Embedding(BaseModel):
+    object: Literal["embedding"] = "embedding"
+    index: int = Field(description="Position of the text in `input`.")
+    embedding: list[float] | str = Field(
+        description="The L2-normalised vector: numbers, or with encoding_format base64 its float32 bytes."
+    )
+
+
+class EmbeddingsUsage(BaseModel):
+    prompt_tokens: int = Field(
+        description="Tokens the model read: the tokenizer's, prefix and special tokens included."
+    )
+    total_tokens: int
+
+
+class EmbeddingsResponse(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[Embedding]
+    model: str
+    usage: EmbeddingsUsage
+
+
+class ModelCard(BaseModel):
+    id: str
+    object: Literal["model"] = "model"
+    created: int = Field(description="When this server started (Unix time).")
+    owned_by: str
+
+
+class ModelList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[ModelCard]
+
+
+class OpenAIErrorDetail(BaseModel):
+    message: str = Field(description="What went wrong and what to change.")
+    type: str = Field(description="invalid_request_error (4xx) or server_error (5xx).")
+    param: str | None = None
+    code: str | None = Field(description="Stable, machine-readable, e.g. model_not_found, empty_input.")
+
+
+class OpenAIErrorResponse(BaseModel):
+    error: OpenAIErrorDetail

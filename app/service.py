@@ -2,8 +2,9 @@
 
 Routes validate, call one of these and shape the response; each function here decides where its
 work runs, so nothing slow or blocking runs on the event loop:
-- forward passes (search, rank, embed, a write's new vectors): the one encoder thread
-  (`ServiceState.run_in_encoder`, micro-batched for searches);
+- forward passes (search, rank, embed, a write's new vectors): the one encoder thread; those of
+  searches, rank and embed through the micro-batcher (`app.batching`), which lets concurrent
+  requests share them;
 - SQLite, Kiwi and other blocking work: the worker thread pool (`run_in_threadpool`). Store reads
   never wait for writes (WAL readers, `indexing.store`); a store write waits in a worker thread,
   never in the encoder thread, so searches go on while another process imports.
@@ -16,25 +17,26 @@ import logging
 import os
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from functools import partial
 from pathlib import PurePath
 from typing import Literal, TypeVar
 
 import numpy as np
 from starlette.concurrency import run_in_threadpool
 
+from app.batching import ClientGone
 from app.errors import ApiError
 from app.jobs import JobAlreadyRunningError, JobRecord
-from app.schemas import Hit, Matched, QueryTerm
+from app.schemas import MAX_EMBED_SENTENCES, Hit, Matched, QueryTerm
 from app.state import ServiceState
 from indexing import searcher as search_api
 from indexing.loaded_index import DOMAIN_WORDS_KEY
 from indexing.rows import matched_text
 from indexing.store import FaqEntry, InvalidFaqEntryError, UpsertResult, normalize_id
 from models.bm25 import Bm25Stats
-from models.encoder import Encoded, Role
+from models.encoder import Encoded, Role, Tokenized
 from models.errors import FaqsearchError, PoolingError
 from models.pooling_spec import PoolingSpec, parse_pooling
+from models.text import normalize_text
 
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
@@ -121,8 +123,8 @@ async def search(
     explain: bool = False,
 ) -> list[Searched]:
     """Hits of each (normalised) query, best first; `explain` adds each query's terms."""
-    state.require_searcher()
-    found, version = await state.batcher.search(queries, top_k, mode)
+    searcher = state.require_searcher()
+    found, version = await state.batcher.search(queries, top_k, mode, searcher.index)
     joined = await run_in_threadpool(_joined, state, found, _min_score(state, min_score))
     results = []
     for query, hits in zip(queries, joined, strict=True):
@@ -143,12 +145,18 @@ def pooling_spec(state: ServiceState, name: str | None) -> PoolingSpec:
 
 
 async def _encode(
-    state: ServiceState, texts: Sequence[str], spec: PoolingSpec, bm25: Bm25Stats | None, role: Role
+    state: ServiceState,
+    texts: Sequence[str] | Tokenized,
+    spec: PoolingSpec,
+    bm25: Bm25Stats | None,
+    role: Role,
+    gone: Callable[[], Awaitable[bool]] | None = None,
 ) -> Encoded:
-    """A forward pass in the encoder thread. The encoder refuses what it cannot do with a
-    FaqsearchError (a pooling deeper than the model, say): that is the request's fault, so a 422."""
+    """Vectors from the micro-batcher: forward passes in the encoder thread, shared with the other
+    requests waiting. The encoder refuses what it cannot do with a FaqsearchError (a pooling
+    deeper than the model, say): that is the request's fault, so a 422."""
     try:
-        return await state.run_in_encoder(partial(state.encoder.encode, texts, spec, bm25=bm25, role=role))
+        return await state.batcher.encode(texts, spec, bm25, role, gone=gone)
     except FaqsearchError as exc:
         raise ApiError(422, "invalid_request", f"pooling: {exc}") from exc
 
@@ -177,27 +185,28 @@ async def rank(
     query the query prefix: a candidate's score is what dense search over an index of the
     candidates gives it.
 
-    The candidates go to the encoder thread a chunk of FAQSEARCH_BATCH_SIZE at a time, so searches
-    queued meanwhile run between two chunks rather than after the whole list (up to 1,000 long
-    sentences: a minute on a small CPU). A sentence's vector does not depend on its batch, so the
-    scores equal one call over everything. Between chunks the rank stops if `client_gone()`.
+    The candidates go to the micro-batcher as one job, which takes turns with the other requests
+    waiting, a pass at a time (FAQSEARCH_MAX_BATCH sentences, or fewer by FAQSEARCH_MAX_BATCH_TOKENS;
+    without micro-batching a chunk of FAQSEARCH_BATCH_SIZE at a time), so searches queued meanwhile
+    run between two passes rather than after the whole list (up to 1,000 long sentences: a minute
+    on a small CPU). A sentence's vector does not depend on its batch, so the scores equal one
+    call over everything. Between passes the rank stops if `client_gone()`.
     Repeated candidates are encoded once: equal texts get equal scores (not scores a rounding
     apart) and keep their input order.
     """
     bm25 = await run_in_threadpool(_rank_bm25, state, candidates) if spec.needs_bm25 else None
     query_vector = (await _encode(state, [query], spec, bm25, "query")).vectors[0]  # [H]
     distinct = list(dict.fromkeys(candidates))
-    step = state.settings.batch_size
-    scores = np.empty(len(distinct), dtype=np.float32)  # [D]
-    for start in range(0, len(distinct), step):
-        if await client_gone():
-            logger.info(
-                "rank stopped after %d of %d candidates: the client disconnected", start, len(distinct)
-            )
-            raise ApiError(499, "client_closed_request", "the client closed the connection; the rank stopped")
-        chunk = distinct[start : start + step]
-        encoded = await _encode(state, chunk, spec, bm25, "entry")
-        scores[start : start + len(chunk)] = encoded.vectors @ query_vector  # [chunk]
+    try:
+        encoded = await _encode(state, distinct, spec, bm25, "entry", gone=client_gone)
+    except ClientGone as gone:
+        logger.info(
+            "rank stopped after %d of %d candidates: the client disconnected", gone.done, len(distinct)
+        )
+        raise ApiError(
+            499, "client_closed_request", "the client closed the connection; the rank stopped"
+        ) from None
+    scores = encoded.vectors @ query_vector  # [D]
     position = {text: i for i, text in enumerate(distinct)}
     return scores[[position[text] for text in candidates]]  # [N]
 
@@ -206,6 +215,109 @@ async def embed(state: ServiceState, sentences: list[str], spec: PoolingSpec, ro
     """Sentence vectors; BM25 pooling uses the served index's statistics, so they match its vectors."""
     bm25 = state.require_searcher().index.bm25 if spec.needs_bm25 else None
     return await _encode(state, sentences, spec, bm25, role)
+
+
+# -- OpenAI-compatible embeddings --------------------------------------------------------------
+
+
+def served_model_names(state: ServiceState) -> list[str]:
+    """The names GET /v1/models lists: the model's (a local folder by its name, never the
+    server's path; a hub id as it is), then FAQSEARCH_MODEL_ALIAS if set."""
+    name = state.settings.model
+    if os.path.isabs(name) or name.startswith(("./", "../", "~")):
+        name = PurePath(name.rstrip("/")).name
+    alias = state.settings.model_alias
+    return [name] + ([alias] if alias and alias != name else [])
+
+
+def check_model(state: ServiceState, asked: str) -> str:
+    """The model name a /v1/embeddings request names -> the name to answer with; another model is
+    OpenAI's 404 model_not_found. FAQSEARCH_MODEL as configured is accepted too."""
+    names = served_model_names(state)
+    if asked in names:
+        return asked
+    if asked == state.settings.model:
+        return names[0]
+    listed = ", ".join(f"`{n}`" for n in names)
+    raise ApiError(
+        404,
+        "model_not_found",
+        f"The model `{asked}` does not exist on this server; send model {listed} (GET /v1/models lists them)",
+    )
+
+
+def check_embeddings_options(state: ServiceState, encoding_format: str, dimensions: int | None) -> str:
+    """encoding_format and dimensions of a /v1/embeddings request, checked -> the encoding."""
+    if encoding_format not in ("float", "base64"):
+        raise ApiError(
+            400,
+            "invalid_encoding_format",
+            f"encoding_format {encoding_format!r} is not supported; send 'float' or 'base64'",
+        )
+    dim = state.encoder.dim
+    if dimensions is not None and dimensions > dim:
+        raise ApiError(
+            400,
+            "invalid_dimensions",
+            f"dimensions {dimensions} is more than this model's {dim}; leave it out, or send {dim}",
+        )
+    if dimensions is not None and dimensions != dim:
+        raise ApiError(
+            400,
+            "invalid_dimensions",
+            f"this model does not support shortened embeddings (dimensions {dimensions}); leave dimensions "
+            f"out, or send {dim}",
+        )
+    return encoding_format
+
+
+async def openai_embeddings(
+    state: ServiceState, inputs: list[str], *, single: bool
+) -> tuple[np.ndarray, int]:
+    """Vectors of the inputs, as /v1/embed gives them with the server's pooling and the query
+    prefix -> (vectors [N, H], tokens the model read). Refused, in OpenAI's manner: no input, an
+    empty text, and a text over the model's token limit (not truncated, as OpenAI does not)."""
+    spec = pooling_spec(state, None)
+    if not inputs:
+        raise ApiError(400, "empty_input", "input is an empty list; send a string or a list of strings")
+    if len(inputs) > MAX_EMBED_SENTENCES:
+        raise ApiError(
+            400,
+            "too_many_inputs",
+            f"input has {len(inputs)} texts, more than {MAX_EMBED_SENTENCES}; send fewer",
+        )
+    texts = []
+    limit = state.settings.max_query_chars
+    for i, text in enumerate(inputs):
+        where = "input" if single else f"input[{i}]"
+        normalised = normalize_text(text)
+        if not normalised:
+            raise ApiError(
+                400, "empty_input", f"{where} is empty (or only spaces/control characters); send some text"
+            )
+        if len(normalised) > limit:
+            raise ApiError(
+                400,
+                "context_length_exceeded",
+                f"{where} has {len(normalised)} characters, more than the limit of {limit}; shorten it "
+                "(the server's limit is FAQSEARCH_MAX_QUERY_CHARS)",
+            )
+        texts.append(normalised)
+    encoder = state.encoder
+    tokenized = await state.batcher.tokenize(texts, "query")
+    for i, cut in enumerate(tokenized.truncated):
+        if cut:
+            where = "input" if single else f"input[{i}]"
+            count = len(encoder.tokenizer(encoder.prefix_of("query") + texts[i], verbose=False)["input_ids"])
+            raise ApiError(
+                400,
+                "context_length_exceeded",
+                f"{where} has {count} tokens, more than this model's maximum of {encoder.max_length}; "
+                "shorten it (this route does not truncate)",
+            )
+    bm25 = state.require_searcher().index.bm25 if spec.needs_bm25 else None
+    encoded = await _encode(state, tokenized, spec, bm25, "query")
+    return encoded.vectors, sum(len(ids) for ids in tokenized.input_ids)
 
 
 # -- FAQ reads and writes ----------------------------------------------------------------------

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 
-from app.batching import SearchBatcher
+from app.batching import EncoderBatcher
 from app.jobs import RebuildJobs
 from app.metrics import ServiceMetrics
 from faqsearch.settings import Settings
@@ -79,6 +80,7 @@ class ServiceState:
         self.searcher: Searcher | None = None
         self.not_ready_reason: str | None = "the service is starting"
         self.warm = False  # set once a first forward pass has run
+        self.started_at = int(time.time())  # GET /v1/models: the served model's `created`
         # One thread runs every forward pass of the service: searches, rank, embed, writes, warm-up
         # and a rebuild's batches. Concurrent passes would only fight over the same cores, one
         # queue makes micro-batching possible, and torch's OpenMP keeps a thread team per calling
@@ -88,13 +90,17 @@ class ServiceState:
             max_workers=1, thread_name_prefix="encoder", initializer=self._note_encoder_thread
         )
         self._encoder_thread: int | None = None
-        self.batcher = SearchBatcher(
+        # Searches, rank and embed share forward passes through it (app/batching.py).
+        self.batcher = EncoderBatcher(
+            encoder,
             self.run_search,
             self.executor,
             metrics,
             enabled=settings.micro_batching,
             window_s=settings.batch_window_ms / 1000,
             max_batch=settings.max_batch,
+            max_tokens=settings.max_batch_tokens,
+            batch_size=settings.batch_size,
         )
         self.jobs = RebuildJobs(self.build_index, self.serve_index)
         self._refused_snapshot: str | None = None  # made current elsewhere, but cannot be served
@@ -220,12 +226,19 @@ class ServiceState:
             raise NotReadyError(self.not_ready_reason or "no index is loaded")
         return searcher
 
-    def run_search(self, queries: Sequence[str], top_k: int, mode: str) -> tuple[list[list[Hit]], str]:
-        """Runs in the encoder thread. Reads the index version before searching: a swap in between
-        can only make the reported version older than the one that answered, never newer."""
+    def run_search(
+        self,
+        queries: Sequence[str],
+        top_k: int,
+        mode: str,
+        index: LoadedIndex,
+        vectors: np.ndarray | None,
+    ) -> list[list[Hit]]:
+        """Runs in the encoder thread: a search of `index`, the snapshot served when the request
+        came (so the version reported is the one that answered), with the queries' vectors when
+        the micro-batcher encoded them already (None: encoded here)."""
         searcher = self.require_searcher()
-        version = searcher.index.version
-        return searcher.search(queries, top_k=top_k, mode=mode), version
+        return searcher.search(queries, top_k=top_k, mode=mode, index=index, vectors=vectors)
 
     def sync_index(self, ids: Sequence[str]) -> None:
         """Runs in the encoder thread, after a store write to `ids`: the served index takes what the

@@ -7,9 +7,11 @@
    in blocks that take turns per round; overhead_ratio_<server>_vs_<bare> is the median over
    rounds of that round's service p50 / bare p50. `search_ms` is `Searcher.search` in this
    process (encode + FAISS), `server_took_ms` the server's own time per request (no HTTP).
-2. Throughput: queries/s at 1, 8 and 32 concurrent clients against two `faqsearch serve`
-   processes of the same build over the same index, one with micro-batching on and one with it
-   off (FAQSEARCH_MICRO_BATCHING). Rounds are interleaved (on, off, off, on, ...) so machine noise
+2. Throughput: requests/s at 1, 8 and 32 concurrent clients of each endpoint (`--endpoints`:
+   `POST /v1/search`; `POST /v1/embed` and the OpenAI-compatible `POST /v1/embeddings`, one
+   sentence per request) against two `faqsearch serve` processes of the same build over the
+   same index, one with micro-batching on and one with it off (FAQSEARCH_MICRO_BATCHING: the
+   unbatched baseline, every request its own forward pass). Rounds are interleaved (on, off, off, on, ...) so machine noise
    hits both; each cell reports the median queries/s over rounds and p50/p99 latency over all
    requests of that cell.
 
@@ -24,6 +26,7 @@ Prints one JSON object to stdout; progress goes to stderr.
 
     python bench/service.py                           # 10k entries, 3 rounds of 10 s per cell
     python bench/service.py --entries 2000 --seconds 5 --rounds 2
+    python bench/service.py --entries 2000 --no-latency --endpoints embed,embeddings --seconds 8 --rounds 2
     python bench/service.py --busy-host --thread-settings 1,2 --before /tmp/before --seconds 10
 """
 
@@ -138,8 +141,27 @@ def start_server(
     raise SystemExit("server did not become ready")
 
 
-async def load(url: str, queries: list[str], clients: int, seconds: float) -> tuple[int, float, list[float]]:
-    """`clients` workers send searches back to back for `seconds` -> (requests, elapsed, latencies ms).
+def request_body(endpoint: str, query: str, model: str = "") -> tuple[str, dict]:
+    """(path, JSON body) of one request of `endpoint`: a search, an embed of the one sentence, or
+    an OpenAI-style embeddings request for it (floats, as /v1/embed returns them)."""
+    if endpoint == "embed":
+        return "/v1/embed", {"sentences": [query]}
+    if endpoint == "embeddings":
+        return "/v1/embeddings", {"model": model, "input": query, "encoding_format": "float"}
+    return "/v1/search", {"query": query, "top_k": 10}
+
+
+def served_model(url: str) -> str:
+    import httpx
+
+    return httpx.get(f"{url}/v1/models", timeout=30).json()["data"][0]["id"]
+
+
+async def load(
+    url: str, queries: list[str], clients: int, seconds: float, endpoint: str = "search"
+) -> tuple[int, float, list[float]]:
+    """`clients` workers send requests of `endpoint` (search, embed, embeddings: one query each)
+    back to back for `seconds` -> (requests, elapsed, latencies ms).
 
     aiohttp, not httpx: the load generator shares the machine with the server, and httpx's async
     pool spent about 5 ms of CPU per request at 32 connections (it capped GET /healthz at 200
@@ -149,6 +171,7 @@ async def load(url: str, queries: list[str], clients: int, seconds: float) -> tu
 
     latencies: list[float] = []
     failures = 0
+    model = served_model(url) if endpoint == "embeddings" else ""
     stop_at = time.perf_counter() + seconds
     connector = aiohttp.TCPConnector(limit=clients)
     timeout = aiohttp.ClientTimeout(total=120)
@@ -159,8 +182,8 @@ async def load(url: str, queries: list[str], clients: int, seconds: float) -> tu
             i = offset
             while time.perf_counter() < stop_at:
                 started = time.perf_counter()
-                body = {"query": queries[i % len(queries)], "top_k": 10}
-                async with session.post("/v1/search", json=body) as response:
+                path, body = request_body(endpoint, queries[i % len(queries)], model)
+                async with session.post(path, json=body) as response:
                     await response.read()
                     if response.status != 200:
                         failures += 1
@@ -343,6 +366,15 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="Length of one throughput measurement.")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--clients", default="1,8,32")
+    parser.add_argument(
+        "--endpoints",
+        default="search,embed,embeddings",
+        help="Part 2: endpoints measured, of search (POST /v1/search), embed (POST /v1/embed, one "
+        "sentence) and embeddings (POST /v1/embeddings, one input, floats).",
+    )
+    parser.add_argument(
+        "--no-latency", action="store_true", help="Skip part 1 (latency vs the bare encoder)."
+    )
     parser.add_argument("--latency-queries", type=int, default=200)
     parser.add_argument(
         "--threads", type=int, help="FAQSEARCH_THREADS of the servers and threads of the bare encoder"
@@ -385,7 +417,8 @@ def main() -> None:
     servers = {mode: start_server(data_dir, args.model, mode == "on", args.threads) for mode in ("on", "off")}
     try:
         for _, url in servers.values():  # warm both up: first requests pay for lazy init
-            asyncio.run(load(url, queries, 4, 2.0))
+            for endpoint in args.endpoints.split(","):
+                asyncio.run(load(url, queries, 4, 2.0, endpoint))
 
         # 1. latency: one client vs the bare encoder. Each of the five (bare forward, encode and
         # search, server on, server off) runs the same queries back to back, as a lone client sees it: a
@@ -393,72 +426,84 @@ def main() -> None:
         # waited while other processes ran does not (interleaving per query made every server
         # request cold and the in-process encoder warm: ~1.4x for the same code). The five blocks
         # take turns per round, in a rotated order, so drift of the machine's speed hits all.
-        latency_queries = queries[: args.latency_queries]
-        # BM25 pooling weighs query tokens with the index's statistics, as the servers do
-        bare = dict(
-            zip(("encode", "forward"), bare_encoder(encoder, pooling, searcher.index.bm25), strict=True)
-        )
-        bare["search"] = bare_search(searcher)
-        for query in latency_queries:  # warm-up: the first passes of each shape are slow
-            for run in bare.values():
-                run(query)
-        measured: dict[str, list[float]] = {"encode": [], "forward": [], "search": [], "on": [], "off": []}
-        round_p50: dict[str, list[float]] = {block: [] for block in measured}
-        took: dict[str, list[float]] = {"on": [], "off": []}
-        urls = {mode: url for mode, (_, url) in servers.items()}
-        blocks = ["encode", "on", "forward", "search", "off"]
-        for round_ in range(args.rounds):
-            log(f"latency round {round_ + 1}/{args.rounds}")
-            for block in blocks[round_ % 5 :] + blocks[: round_ % 5]:
-                if block in urls:
-                    values, server_took = served_back_to_back(urls[block], latency_queries)
-                    took[block] += server_took
-                else:
-                    values = [bare[block](query) for query in latency_queries]
-                measured[block] += values
-                round_p50[block].append(percentile(values, 50))
-        service_ms = {mode: measured[mode] for mode in ("on", "off")}
-        forward_ms, encode_ms = measured["forward"], measured["encode"]
-        latency = {
-            "queries": len(latency_queries),
-            "rounds": args.rounds,
-            "forward_ms": {"p50": percentile(forward_ms, 50), "p99": percentile(forward_ms, 99)},
-            "encode_ms": {"p50": percentile(encode_ms, 50), "p99": percentile(encode_ms, 99)},
-            # Searcher.search in this process: encode + FAISS + label -> id, no HTTP, no store
-            "search_ms": {
-                "p50": percentile(measured["search"], 50),
-                "p99": percentile(measured["search"], 99),
-            },
-            "service_ms": {
-                mode: {"p50": percentile(v, 50), "p99": percentile(v, 99)} for mode, v in service_ms.items()
-            },
-            # the server's took_ms: the route's own time (queue, search, store join, response model)
-            "server_took_ms": {mode: {"p50": percentile(v, 50)} for mode, v in took.items()},
-        }
-        # The headline ratios: per round, a server's p50 over the bare p50 of the same round (blocks
-        # seconds apart), then the median over rounds; the machine's speed drifts between rounds.
-        for mode in ("on", "off"):
-            for bare_name in ("encode", "forward", "search"):
-                per_round = [
-                    served / bare for served, bare in zip(round_p50[mode], round_p50[bare_name], strict=True)
-                ]
-                latency[f"overhead_ratio_{mode}_vs_{bare_name}"] = statistics.median(per_round)
-                latency[f"overhead_ratio_{mode}_vs_{bare_name}_rounds"] = [round(r, 3) for r in per_round]
-        # 2. throughput at each concurrency, micro-batching on vs off, interleaved
+        latency: dict[str, object] | None = None
+        if not args.no_latency:
+            latency_queries = queries[: args.latency_queries]
+            # BM25 pooling weighs query tokens with the index's statistics, as the servers do
+            bare = dict(
+                zip(("encode", "forward"), bare_encoder(encoder, pooling, searcher.index.bm25), strict=True)
+            )
+            bare["search"] = bare_search(searcher)
+            for query in latency_queries:  # warm-up: the first passes of each shape are slow
+                for run in bare.values():
+                    run(query)
+            measured: dict[str, list[float]] = {
+                "encode": [],
+                "forward": [],
+                "search": [],
+                "on": [],
+                "off": [],
+            }
+            round_p50: dict[str, list[float]] = {block: [] for block in measured}
+            took: dict[str, list[float]] = {"on": [], "off": []}
+            urls = {mode: url for mode, (_, url) in servers.items()}
+            blocks = ["encode", "on", "forward", "search", "off"]
+            for round_ in range(args.rounds):
+                log(f"latency round {round_ + 1}/{args.rounds}")
+                for block in blocks[round_ % 5 :] + blocks[: round_ % 5]:
+                    if block in urls:
+                        values, server_took = served_back_to_back(urls[block], latency_queries)
+                        took[block] += server_took
+                    else:
+                        values = [bare[block](query) for query in latency_queries]
+                    measured[block] += values
+                    round_p50[block].append(percentile(values, 50))
+            service_ms = {mode: measured[mode] for mode in ("on", "off")}
+            forward_ms, encode_ms = measured["forward"], measured["encode"]
+            latency = {
+                "queries": len(latency_queries),
+                "rounds": args.rounds,
+                "forward_ms": {"p50": percentile(forward_ms, 50), "p99": percentile(forward_ms, 99)},
+                "encode_ms": {"p50": percentile(encode_ms, 50), "p99": percentile(encode_ms, 99)},
+                # Searcher.search in this process: encode + FAISS + label -> id, no HTTP, no store
+                "search_ms": {
+                    "p50": percentile(measured["search"], 50),
+                    "p99": percentile(measured["search"], 99),
+                },
+                "service_ms": {
+                    mode: {"p50": percentile(v, 50), "p99": percentile(v, 99)}
+                    for mode, v in service_ms.items()
+                },
+                # the server's took_ms: the route's own time (queue, search, store join, response model)
+                "server_took_ms": {mode: {"p50": percentile(v, 50)} for mode, v in took.items()},
+            }
+            # The headline ratios: per round, a server's p50 over the bare p50 of the same round (blocks
+            # seconds apart), then the median over rounds; the machine's speed drifts between rounds.
+            for mode in ("on", "off"):
+                for bare_name in ("encode", "forward", "search"):
+                    per_round = [
+                        served / bare
+                        for served, bare in zip(round_p50[mode], round_p50[bare_name], strict=True)
+                    ]
+                    latency[f"overhead_ratio_{mode}_vs_{bare_name}"] = statistics.median(per_round)
+                    latency[f"overhead_ratio_{mode}_vs_{bare_name}_rounds"] = [round(r, 3) for r in per_round]
+        # 2. throughput of each endpoint at each concurrency, micro-batching on vs off, interleaved
         throughput = []
-        for clients in (int(c) for c in args.clients.split(",")):
+        for endpoint, clients in (
+            (e, int(c)) for e in args.endpoints.split(",") for c in args.clients.split(",")
+        ):
             qps: dict[str, list[float]] = {"on": [], "off": []}
             lat: dict[str, list[float]] = {"on": [], "off": []}
             for round_ in range(args.rounds):
                 order = ("on", "off") if round_ % 2 == 0 else ("off", "on")
                 for mode in order:
                     n, elapsed, latencies = asyncio.run(
-                        load(servers[mode][1], queries, clients, args.seconds)
+                        load(servers[mode][1], queries, clients, args.seconds, endpoint)
                     )
                     qps[mode].append(n / elapsed)
                     lat[mode] += latencies
-                    log(f"{clients:>2} clients, batching {mode:>3}: {n / elapsed:6.1f} q/s")
-            cell = {"clients": clients}
+                    log(f"{endpoint:>10}, {clients:>2} clients, batching {mode:>3}: {n / elapsed:6.1f} q/s")
+            cell: dict[str, object] = {"endpoint": endpoint, "clients": clients}
             for mode in ("on", "off"):
                 cell[mode] = {
                     "qps_median": statistics.median(qps[mode]),
@@ -466,7 +511,7 @@ def main() -> None:
                     "p50_ms": percentile(lat[mode], 50),
                     "p99_ms": percentile(lat[mode], 99),
                 }
-            cell["qps_ratio_on_vs_off"] = cell["on"]["qps_median"] / cell["off"]["qps_median"]
+            cell["qps_ratio_on_vs_off"] = statistics.median(qps["on"]) / statistics.median(qps["off"])
             throughput.append(cell)
     finally:
         for process, _ in servers.values():
@@ -485,6 +530,7 @@ def main() -> None:
                 "entries": args.entries,
                 "threads": args.threads,
                 "seconds_per_cell": args.seconds,
+                "cpu_flags": cpu_flags(),
                 "latency": latency,
                 "throughput": throughput,
             },

@@ -135,18 +135,34 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         4 * 1024 * 1024, ge=1024, description="Largest request body accepted (bigger: 413)."
     )
-    micro_batching: bool = Field(True, description="Let concurrent searches share one encoder forward pass.")
+    micro_batching: bool = Field(
+        True,
+        description="Let concurrent searches, rank and embed requests share encoder forward passes.",
+    )
     batch_window_ms: float = Field(
         3.0,
         ge=0,
         le=1000,
-        description="After a shared forward pass, how long the next one waits for more searches to join it.",
+        description="After a shared forward pass, how long the next one waits for more requests to join it.",
     )
     max_batch: int = Field(
         64,
         ge=1,
         le=4096,
-        description="Queries gathered for one shared forward pass (a batch request joins whole).",
+        description="Sentences gathered for one shared forward pass (a longer request takes turns with "
+        "the others, pass by pass).",
+    )
+    max_batch_tokens: int = Field(
+        8192,
+        ge=8,
+        le=1_048_576,
+        description="Tokens of one shared forward pass: its sentences times its longest sentence's tokens "
+        "(a pass always takes its first sentence), so short requests do not wait behind a long one's pass.",
+    )
+    model_alias: str | None = Field(
+        None,
+        description="Another model name that POST /v1/embeddings accepts and GET /v1/models lists, e.g. "
+        "text-embedding-3-small for clients that send a fixed name. Unset: only the served model's name.",
     )
     access_log: bool = Field(
         False,

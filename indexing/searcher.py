@@ -186,19 +186,33 @@ class Searcher:
 
     # -- search -----------------------------------------------------------------------------------
 
-    def search(self, queries: Sequence[str], top_k: int = 10, mode: str = "dense") -> list[list[Hit]]:
-        """Ranked hits for each query, best first; at most `top_k` each, fewer if the index is small."""
+    def search(
+        self,
+        queries: Sequence[str],
+        top_k: int = 10,
+        mode: str = "dense",
+        *,
+        index: LoadedIndex | None = None,
+        vectors: np.ndarray | None = None,
+    ) -> list[list[Hit]]:
+        """Ranked hits for each query, best first; at most `top_k` each, fewer if the index is small.
+        `index`: search that snapshot (default: the served one); `vectors`: the queries' vectors
+        [N, H], encoded already with that index's pooling (`encode_queries`; the service's
+        micro-batcher encodes many requests' queries together)."""
         check_mode(mode)
         if top_k < 1:
             raise InvalidValueError(f"top_k must be >= 1, got {top_k}")
-        index = self._index  # one snapshot for the whole call, even if a swap happens meanwhile
+        if index is None:
+            index = self._index  # one snapshot for the whole call, even if a swap happens meanwhile
         if mode == "dense":
-            return self._dense(index, queries, top_k)
+            return self._dense(index, queries, top_k, vectors)
         depth = hybrid_depth(top_k)
         if mode == "bm25":  # ranked by BM25; the dense side only tells each hit's cosine
             lexical = self.lexical_sources(index, queries, lexical_hits(index, queries, top_k))
-            return with_cosines(lexical, self._dense(index, queries, depth))
-        fused = self.fuse(self._dense(index, queries, depth), lexical_hits(index, queries, depth), top_k)
+            return with_cosines(lexical, self._dense(index, queries, depth, vectors))
+        fused = self.fuse(
+            self._dense(index, queries, depth, vectors), lexical_hits(index, queries, depth), top_k
+        )
         return self.lexical_sources(index, queries, fused)  # the entries only BM25 found
 
     def fuse(
@@ -224,8 +238,11 @@ class Searcher:
     def encode_queries(self, index: LoadedIndex, queries: Sequence[str]) -> np.ndarray:
         return self._embedder(index).encode(queries, role="query").vectors
 
-    def _dense(self, index: LoadedIndex, queries: Sequence[str], top_k: int) -> list[list[Hit]]:
-        vectors = self.encode_queries(index, queries)
+    def _dense(
+        self, index: LoadedIndex, queries: Sequence[str], top_k: int, vectors: np.ndarray | None = None
+    ) -> list[list[Hit]]:
+        if vectors is None:
+            vectors = self.encode_queries(index, queries)
         if len(queries) == 0:
             return []
         weight = RowPolicy.from_manifest(index.manifest).answer_weight

@@ -66,12 +66,10 @@ def test_pooling_of_a_request(monkeypatch):
 
 
 def _encoder_state(exc: Exception):
-    async def run_in_encoder(fn):
+    async def encode(*args, **kwargs):  # the micro-batcher, whose pass raised `exc`
         raise exc
 
-    return SimpleNamespace(
-        encoder=SimpleNamespace(encode=lambda *args, **kwargs: None), run_in_encoder=run_in_encoder
-    )
+    return SimpleNamespace(batcher=SimpleNamespace(encode=encode))
 
 
 def test_encoding_refusals():
