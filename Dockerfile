@@ -27,6 +27,7 @@ COPY models models
 COPY indexing indexing
 COPY app app
 COPY eval eval
+COPY training training
 # Not editable: the runtime stage gets the venv alone, without /src.
 RUN pip install --no-cache-dir --quiet .
 
