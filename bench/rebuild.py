@@ -7,7 +7,7 @@ queries first, then welfare, then stylekqc), imports it into a fresh temporary d
 `FaqStore`, loads one `Encoder`, warms everything up on 200 sentences (not timed), then measures,
 interleaved, R times each:
 
-    encode_s   indexing.build.encode_entries(encoder, questions, pooling, bm25 or None)
+    encode_s   indexing.build.encode_entries(Embedder.bind(encoder, pooling, bm25), questions)
     rebuild_s  indexing.build.build_snapshot(data_dir, encoder, pooling): re-read the store, Kiwi
                morphemes + BM25 fit, encode, build FAISS, write and switch the snapshot
 
@@ -126,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     from indexing.build import build_snapshot, encode_entries
     from indexing.store import FaqEntry, FaqStore
     from models.bm25 import Bm25Stats
+    from models.embedder import Embedder
     from models.encoder import Encoder
     from models.morphemes import terms
     from models.pooling_spec import parse_pooling
@@ -154,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
         # the encoder's first batches, FAISS.
         warm = questions[:WARMUP_SENTENCES]
         warm_bm25 = Bm25Stats.fit(terms(warm))
-        encode_entries(encoder, warm, spec.name, warm_bm25 if spec.needs_bm25 else None)
+        encode_entries(Embedder.bind(encoder, spec, warm_bm25), warm)
         loadavg: list[float] = []
 
         encode_s: list[float] = []
@@ -167,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
         for round_ in range(args.repeats):
             started, cpu = time.perf_counter(), time.process_time()
             with PeakRss() as peak:
-                vectors = encode_entries(encoder, questions, spec.name, bm25)
+                vectors = encode_entries(Embedder.bind(encoder, spec, bm25), questions)
             encode_s.append(time.perf_counter() - started)
             encode_cpu_s.append(time.process_time() - cpu)
             encode_rss.append(peak)

@@ -148,19 +148,22 @@ def request_body(endpoint: str, query: str, model: str = "") -> tuple[str, dict]
         return "/v1/embed", {"sentences": [query]}
     if endpoint == "embeddings":
         return "/v1/embeddings", {"model": model, "input": query, "encoding_format": "float"}
+    if endpoint == "infinity":  # infinity-emb's /embeddings: it adds no prefix, so the e5 one goes here
+        return "/embeddings", {"model": model, "input": [f"query: {query}"], "encoding_format": "float"}
     return "/v1/search", {"query": query, "top_k": 10}
 
 
-def served_model(url: str) -> str:
+def served_model(url: str, path: str = "/v1/models") -> str:
     import httpx
 
-    return httpx.get(f"{url}/v1/models", timeout=30).json()["data"][0]["id"]
+    return httpx.get(f"{url}{path}", timeout=30).json()["data"][0]["id"]
 
 
 async def load(
     url: str, queries: list[str], clients: int, seconds: float, endpoint: str = "search"
 ) -> tuple[int, float, list[float]]:
-    """`clients` workers send requests of `endpoint` (search, embed, embeddings: one query each)
+    """`clients` workers send requests of `endpoint` (search, embed, embeddings, or infinity:
+    infinity-emb's /embeddings; one query each)
     back to back for `seconds` -> (requests, elapsed, latencies ms).
 
     aiohttp, not httpx: the load generator shares the machine with the server, and httpx's async
@@ -171,7 +174,9 @@ async def load(
 
     latencies: list[float] = []
     failures = 0
-    model = served_model(url) if endpoint == "embeddings" else ""
+    model = ""
+    if endpoint in ("embeddings", "infinity"):
+        model = served_model(url, "/models" if endpoint == "infinity" else "/v1/models")
     stop_at = time.perf_counter() + seconds
     connector = aiohttp.TCPConnector(limit=clients)
     timeout = aiohttp.ClientTimeout(total=120)

@@ -12,6 +12,7 @@ from indexing.rows import RowPolicy, entry_digest
 from indexing.searcher import Searcher, lexical_hits
 from indexing.store import FaqEntry
 from indexing.vector_index import IndexParams
+from models.embedder import Embedder
 
 ENTRIES = [
     FaqEntry("card", "카드를 잃어버렸어요", "분실 신고를 해 주세요.", alternates=("카드 분실 신고",)),
@@ -61,7 +62,7 @@ def test_apply_replaces_every_row_of_a_changed_entry_and_drops_removed_ones(tiny
     new = FaqEntry("fee", "해지하면 위약금이 있나요?")
     added = [edited, new]
     rows = rows_of(added, RowPolicy(), tiny_encoder)
-    vectors = encode_entries(tiny_encoder, [r.text for rs in rows for r in rs], "mean", None)
+    vectors = encode_entries(Embedder.bind(tiny_encoder, "mean"), [r.text for rs in rows for r in rs])
     index.apply(added, ["hours"], rows, vectors)
     # new labels from 4 on (never reused): card 4, 5, 6; fee 7; old card rows 0, 1 and hours 2 gone
     assert dict(index.labels_of) == {"card": (4, 5, 6), "parcel": (3,), "fee": (7,)}
