@@ -32,18 +32,15 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import DEFAULT_MODEL, cpu_flags, log, machine
-from service import build_index, free_port, load, percentile, short_queries, start_server
+from service import build_index, free_port, load, percentile, short_queries, start_server, wait_ready
 
 
 def start_infinity(executable: str, model: str, batch_size: int) -> tuple[subprocess.Popen, str]:
-    import httpx
-
     port = free_port()
     process = subprocess.Popen(
         [executable, "v2", "--model-id", model, "--served-model-name", "me5", "--engine", "torch",
@@ -55,17 +52,8 @@ def start_infinity(executable: str, model: str, batch_size: int) -> tuple[subpro
         stderr=subprocess.DEVNULL,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"infinity exited with {process.returncode}")
-        try:
-            if httpx.get(f"{url}/health", timeout=5).status_code == 200:
-                return process, url
-        except httpx.TransportError:
-            pass
-        time.sleep(0.5)
-    raise SystemExit("infinity did not become ready")
+    wait_ready(process, url, "/health", "infinity")
+    return process, url
 
 
 def vectors_agree(faqsearch_url: str, infinity_url: str, queries: list[str]) -> dict[str, float]:

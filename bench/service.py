@@ -103,7 +103,6 @@ def start_server(
 ) -> tuple[subprocess.Popen, str]:
     """A `faqsearch serve` process; threads: FAQSEARCH_THREADS (None: the default, auto); tree:
     the checkout whose code it runs (`python -m` puts the working directory first on sys.path)."""
-    import httpx
 
     port = free_port()
     env = {
@@ -128,17 +127,25 @@ def start_server(
         stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
+    wait_ready(process, url, "/readyz")
+    return process, url
+
+
+def wait_ready(process: subprocess.Popen, url: str, path: str, name: str = "server") -> None:
+    """Until GET `path` answers 200 (at most 5 minutes); exits if the process dies first."""
+    import httpx
+
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise SystemExit(f"server exited with {process.returncode}")
+            raise SystemExit(f"{name} exited with {process.returncode}")
         try:
-            if httpx.get(f"{url}/readyz", timeout=5).status_code == 200:
-                return process, url
+            if httpx.get(f"{url}{path}", timeout=5).status_code == 200:
+                return
         except httpx.TransportError:
             pass
         time.sleep(0.5)
-    raise SystemExit("server did not become ready")
+    raise SystemExit(f"{name} did not become ready")
 
 
 def request_body(endpoint: str, query: str, model: str = "") -> tuple[str, dict]:
