@@ -24,7 +24,8 @@ job it does not wait: a single client would only be delayed by the window, never
 
 A search's queries are encoded with the pooling and BM25 statistics of the index it was sent
 to; once its last query is encoded it is searched in the same encoder-thread call, together
-with the other searches finished by that pass in the same mode over the same index: at the
+with the other searches finished by that pass in the same mode, over the same index and with
+the same category filter: at the
 largest `top_k`, each keeping its own prefix, which equals a search at its own `top_k` (the
 rankings are exact, and hybrid fusion uses a fixed candidate depth).
 
@@ -59,8 +60,10 @@ from models.options import Role
 from models.pooling import pool
 from models.pooling_spec import PoolingSpec, parse_pooling
 
-# (queries, top_k, mode, index, query vectors [N, H] or None: encode them) -> hits per query
-SearchFn = Callable[[Sequence[str], int, str, LoadedIndex, np.ndarray | None], list[list[Hit]]]
+# (queries, top_k, mode, index, query vectors [N, H] or None: encode them, category filter or None)
+# -> hits per query
+Categories = tuple[str, ...] | None
+SearchFn = Callable[[Sequence[str], int, str, LoadedIndex, np.ndarray | None, Categories], list[list[Hit]]]
 # Texts tokenised on the event loop up to this many; more go to a worker thread first.
 TOKENIZE_INLINE = 8
 
@@ -158,8 +161,8 @@ class _Job:
     bm25: Bm25Stats | None
     future: asyncio.Future
     gone: Callable[[], Awaitable[bool]] | None = None
-    # A search: (top_k, mode, index searched); None: vectors are the result.
-    search: tuple[int, str, LoadedIndex] | None = None
+    # A search: (top_k, mode, index searched, category filter); None: vectors are the result.
+    search: tuple[int, str, LoadedIndex, Categories] | None = None
     enqueued: float = field(default_factory=time.perf_counter)
     taken: int = 0  # sentences handed to passes so far
     vectors: np.ndarray | None = None
@@ -259,19 +262,22 @@ class EncoderBatcher:
         return await self._submit(job)
 
     async def search(
-        self, queries: list[str], top_k: int, mode: str, index: LoadedIndex
+        self, queries: list[str], top_k: int, mode: str, index: LoadedIndex, categories: Categories = None
     ) -> tuple[list[list[Hit]], str]:
-        """Hits of each query in `index` (the served one when the request came), and its version."""
+        """Hits of each query in `index` (the served one when the request came), and its version;
+        `categories`: only entries in one of them."""
         loop = asyncio.get_running_loop()
         if not self.enabled or self._queue is None:
             self._metrics.batch_size.observe(len(queries))
             self._metrics.queue_wait.observe(0.0)
-            hits = await loop.run_in_executor(self._executor, self._search, queries, top_k, mode, index, None)
+            hits = await loop.run_in_executor(
+                self._executor, self._search, queries, top_k, mode, index, None, categories
+            )
             return hits, index.version
         spec = parse_pooling(index.pooling)
         tokenized = await self.tokenize(queries, "query")
         bm25 = index.bm25 if spec.needs_bm25 else None
-        job = _Job(tokenized, spec, bm25, loop.create_future(), search=(top_k, mode, index))
+        job = _Job(tokenized, spec, bm25, loop.create_future(), search=(top_k, mode, index, categories))
         return await self._submit(job)
 
     async def _submit(self, job: _Job) -> Any:
@@ -416,25 +422,25 @@ class EncoderBatcher:
             job.vectors[start:stop] = vectors
         finished = [job for job, _, stop in slices if stop == job.size]
         outcomes: dict[_Job, Any] = {job: job.result() for job in finished if job.search is None}
-        searches: dict[tuple[str, int], list[_Job]] = {}
+        searches: dict[tuple[str, int, Categories], list[_Job]] = {}
         for job in finished:
             if job.search is not None:
-                _, mode, index = job.search
-                searches.setdefault((mode, id(index)), []).append(job)
+                _, mode, index, categories = job.search
+                searches.setdefault((mode, id(index), categories), []).append(job)
         for jobs in searches.values():
             asked = [job.search for job in jobs if job.search is not None]
-            _, mode, index = asked[0]
-            top_k = max(k for k, _, _ in asked)
+            _, mode, index, categories = asked[0]
+            top_k = max(k for k, _, _, _ in asked)
             queries = [q for job in jobs for q in job.tokenized.texts]
             vectors = np.concatenate([job.vectors for job in jobs if job.vectors is not None])
             try:
-                results = self._search(queries, top_k, mode, index, vectors)
+                results = self._search(queries, top_k, mode, index, vectors, categories)
             except Exception as exc:  # handed to each search of this call, which maps it to a response
                 for job in jobs:
                     outcomes[job] = exc
                 continue
             offset = 0
-            for job, (own_k, _, _) in zip(jobs, asked, strict=True):
+            for job, (own_k, _, _, _) in zip(jobs, asked, strict=True):
                 mine = [hits[:own_k] for hits in results[offset : offset + job.size]]
                 offset += job.size
                 outcomes[job] = (mine, index.version)

@@ -20,6 +20,14 @@ MAX_BATCH_QUERIES = 64
 MAX_RANK_CANDIDATES = 1000
 MAX_EMBED_SENTENCES = 256
 MAX_BULK_FAQS = 1000
+MAX_FILTER_CATEGORIES = 100  # a filter names at most this many categories
+
+_CATEGORIES_DESCRIPTION = (
+    "Search only entries whose category is one of these (any normalisation form; GET /v1/categories "
+    f"lists them). Applied inside the search, so top_k hits come back whenever that many entries "
+    f"match. At most {MAX_FILTER_CATEGORIES}. Unknown names match nothing and are named in `note`. "
+    "Leave out to search every entry."
+)
 
 
 class StrictBody(BaseModel):
@@ -59,6 +67,7 @@ class SearchRequest(StrictBody):
     explain: bool = Field(
         False, description="Also return the query's BM25 terms and which of them each hit contains."
     )
+    categories: list[str] | None = Field(None, description=_CATEGORIES_DESCRIPTION)
 
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"query": "비밀번호를 잊어버렸어요", "top_k": 5, "mode": "dense"}]}
@@ -89,6 +98,7 @@ class Hit(BaseModel):
     question: str
     answer: str | None
     alternates: list[str] = Field(description="The entry's other phrasings of the question, in order.")
+    category: str | None = None
     score: float = Field(
         description="The mode's ranking score: dense = cosine of the query to the entry's best text "
         "(answer chunks times FAQSEARCH_ANSWER_WEIGHT), in [-1, 1]; bm25 = Okapi BM25 score, >= 0, "
@@ -119,6 +129,9 @@ class SearchResponse(BaseModel):
     mode: SearchMode
     took_ms: float
     query_terms: list[QueryTerm] | None = None
+    note: str | None = Field(
+        None, description="Why fewer hits may have come back than asked: unknown categories in the filter."
+    )
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -151,6 +164,7 @@ class BatchSearchRequest(StrictBody):
     min_score: float | None = Field(
         None, allow_inf_nan=False, description="As in a single search, for every query of the batch."
     )
+    categories: list[str] | None = Field(None, description=_CATEGORIES_DESCRIPTION)
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -169,6 +183,21 @@ class BatchSearchResponse(BaseModel):
     index_version: str
     mode: SearchMode
     took_ms: float
+    note: str | None = Field(
+        None, description="Why fewer hits may have come back than asked: unknown categories in the filter."
+    )
+
+
+class CategoryCount(BaseModel):
+    name: str
+    entries: int = Field(description="Entries in the served index with this category.")
+
+
+class CategoriesResponse(BaseModel):
+    categories: list[CategoryCount] = Field(
+        description="By name; entries without a category are not counted."
+    )
+    index_version: str
 
 
 # -- rank and embed (no index needed) ---------------------------------------------------------------

@@ -26,7 +26,7 @@ from starlette.concurrency import run_in_threadpool
 from app.batching import ClientGone
 from app.errors import ApiError
 from app.jobs import JobAlreadyRunningError, JobRecord
-from app.schemas import MAX_EMBED_SENTENCES, Hit, Matched, QueryTerm
+from app.schemas import MAX_EMBED_SENTENCES, MAX_FILTER_CATEGORIES, Hit, Matched, QueryTerm
 from app.state import ServiceState
 from indexing import searcher as search_api
 from indexing.loaded_index import DOMAIN_WORDS_KEY
@@ -86,6 +86,7 @@ def _joined(
                     question=entry.question,
                     answer=entry.answer,
                     alternates=list(entry.alternates),
+                    category=entry.category,
                     score=hit.score,
                     cosine=hit.cosine,
                     rank=len(joined) + 1,
@@ -113,6 +114,52 @@ def _explain(state: ServiceState, query: str, hits: list[Hit]) -> list[QueryTerm
     ]
 
 
+@dataclass(frozen=True)
+class CategoryFilter:
+    """A request's category filter, normalised: the names to search in, and a note naming those
+    the served index has no entry in (they match nothing; not an error: a category may be empty
+    for a while, and a page's tab should not break)."""
+
+    names: tuple[str, ...]
+    note: str | None
+
+
+def category_filter(state: ServiceState, names: list[str] | None) -> CategoryFilter | None:
+    """The request's `categories` checked -> the filter (None: no filter); too many or an empty list
+    is the request's 422."""
+    if names is None:
+        return None
+    if not names:
+        raise ApiError(
+            422,
+            "invalid_request",
+            "categories is an empty list; name at least one category (GET /v1/categories lists them), "
+            "or leave categories out to search every entry",
+        )
+    if len(names) > MAX_FILTER_CATEGORIES:
+        raise ApiError(
+            422,
+            "too_many_categories",
+            f"categories names {len(names)} categories, more than {MAX_FILTER_CATEGORIES}; filter by at most "
+            f"{MAX_FILTER_CATEGORIES} (GET /v1/categories lists them), or leave categories out to search "
+            "every entry",
+        )
+    normalised = tuple(search_api.normalize_categories(names))
+    known = state.require_searcher().index.categories()
+    unknown = [name for name in normalised if name not in known]
+    note = None
+    if unknown:
+        listed = ", ".join(repr(name) for name in unknown[:10]) + (" ..." if len(unknown) > 10 else "")
+        note = f"no entry has the category {listed}; GET /v1/categories lists the categories there are"
+    return CategoryFilter(normalised, note)
+
+
+def categories(state: ServiceState) -> tuple[dict[str, int], str]:
+    """Each category of the served index with its number of entries, and the index version."""
+    index = state.require_searcher().index
+    return index.categories(), index.version
+
+
 async def search(
     state: ServiceState,
     queries: list[str],
@@ -121,10 +168,13 @@ async def search(
     min_score: float | None,
     *,
     explain: bool = False,
+    categories: CategoryFilter | None = None,
 ) -> list[Searched]:
-    """Hits of each (normalised) query, best first; `explain` adds each query's terms."""
+    """Hits of each (normalised) query, best first; `explain` adds each query's terms;
+    `categories`: only entries in one of them."""
     searcher = state.require_searcher()
-    found, version = await state.batcher.search(queries, top_k, mode, searcher.index)
+    names = categories.names if categories is not None else None
+    found, version = await state.batcher.search(queries, top_k, mode, searcher.index, names)
     joined = await run_in_threadpool(_joined, state, found, _min_score(state, min_score))
     results = []
     for query, hits in zip(queries, joined, strict=True):

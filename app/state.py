@@ -233,12 +233,15 @@ class ServiceState:
         mode: str,
         index: LoadedIndex,
         vectors: np.ndarray | None,
+        categories: Sequence[str] | None = None,
     ) -> list[list[Hit]]:
         """Runs in the encoder thread: a search of `index`, the snapshot served when the request
         came (so the version reported is the one that answered), with the queries' vectors when
-        the micro-batcher encoded them already (None: encoded here)."""
+        the micro-batcher encoded them already (None: encoded here), in `categories` if given."""
         searcher = self.require_searcher()
-        return searcher.search(queries, top_k=top_k, mode=mode, index=index, vectors=vectors)
+        return searcher.search(
+            queries, top_k=top_k, mode=mode, index=index, vectors=vectors, categories=categories
+        )
 
     def sync_index(self, ids: Sequence[str]) -> None:
         """Runs in the encoder thread, after a store write to `ids`: the served index takes what the

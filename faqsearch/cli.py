@@ -353,9 +353,13 @@ def search(
         str | None, typer.Option("--mode", help="dense | bm25 | hybrid. Default: FAQSEARCH_SEARCH_MODE.")
     ] = None,
     model: ModelOption = None,
+    category: Annotated[
+        list[str] | None,
+        typer.Option("--category", help="Only entries in this category; repeat for several."),
+    ] = None,
 ) -> None:
     """Search the index: one JSON line per query, {"query", "hits": [{"id", "question", "score"}]}."""
-    from indexing.searcher import Searcher, check_mode
+    from indexing.searcher import Searcher, check_mode, normalize_categories
 
     settings = get_settings()
     try:
@@ -370,7 +374,16 @@ def search(
             words=settings.domain_words(),
             rows=settings.row_policy(),
         )
-        results = searcher.search(queries, top_k=top_k, mode=chosen_mode)
+        if category:
+            known = searcher.index.categories()
+            unknown = [name for name in normalize_categories(category) if name not in known]
+            if unknown:  # a warning, not an error: the filter still runs (as the API's `note`)
+                typer.echo(
+                    f"note: no entry has the category {', '.join(map(repr, unknown))}; the index has "
+                    f"{', '.join(map(repr, known)) or 'no categories'}",
+                    err=True,
+                )
+        results = searcher.search(queries, top_k=top_k, mode=chosen_mode, categories=category or None)
         assert searcher.store is not None
         for query, hits in zip(queries, results, strict=True):
             entries = {h.id: searcher.store.get(h.id) for h in hits}

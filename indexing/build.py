@@ -173,6 +173,7 @@ def build_lexical(
         id_of={i: row.entry_id for i, row in enumerate(flat)},
         digest_of={entry.id: entry_digest(entry, policy) for entry in entries},
         source_of={i: (row.kind, row.index, row.start, row.end) for i, row in enumerate(flat)},
+        category_of={entry.id: entry.category for entry in entries},
     )
 
 

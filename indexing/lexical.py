@@ -96,8 +96,11 @@ class LexicalIndex:
                 self._labels = labels
             return self._matrix, self._labels
 
-    def search(self, query_terms: Sequence[str], k: int) -> tuple[np.ndarray, np.ndarray]:
-        """-> (scores [k'], labels [k']) best first; documents sharing no term with the query are left out."""
+    def search(
+        self, query_terms: Sequence[str], k: int, allowed: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """-> (scores [k'], labels [k']) best first; documents sharing no term with the query are left
+        out, and with `allowed` (labels) every document not in it, before the top k is taken."""
         matrix, labels = self._compiled()
         counts = Counter(t for t in query_terms if t in self._columns)
         if not counts or matrix.shape[0] == 0:
@@ -107,6 +110,8 @@ class LexicalIndex:
             query[self._columns[term]] = count
         scores = matrix @ query  # [rows]
         hits = np.flatnonzero(scores > 0)
+        if allowed is not None:
+            hits = hits[np.isin(labels[hits], allowed)]
         # Highest score first; ties by label so results are deterministic.
         order = hits[np.lexsort((labels[hits], -scores[hits]))][:k]
         return scores[order], labels[order]

@@ -5,7 +5,7 @@ On disk it is one snapshot folder (see `indexing.snapshots`):
     index.faiss     the id-mapped FAISS index (labels are int64)
     labels.json     {"labels", "ids", "sources", "digests"}, one item per row: label -> FAQ id, which
                     text of the entry the row is ([kind, index, start, end], `indexing.rows`) and
-                    the entry's digest
+                    the entry's digest; and "categories": {FAQ id: category} of the entries with one
     bm25_*          the BM25 statistics fitted on the corpus at build time
     lexical.*       BM25 document-term weights for lexical search
     user_dict.txt   copies of the configured domain-word files, when there are any; the manifest's
@@ -104,9 +104,11 @@ class LoadedIndex:
         source_of: Mapping[int, Source] | None = None,
         vectors: VectorIndex | None = None,
         version: str = "",
+        category_of: Mapping[str, str | None] | None = None,
     ) -> None:
         """`id_of`: row label -> FAQ id; `digest_of`: FAQ id -> digest of its indexed texts
-        (`indexing.rows.entry_digest`); `source_of`: label -> row source (absent: the question).
+        (`indexing.rows.entry_digest`); `source_of`: label -> row source (absent: the question);
+        `category_of`: FAQ id -> its category (absent or None: none).
         The index keeps copies of the maps, so no one else holds them."""
         self.manifest = manifest
         self.version = version
@@ -122,6 +124,14 @@ class LoadedIndex:
             labels_of.setdefault(faq_id, []).append(label)
         self._labels_of = {faq_id: tuple(labels) for faq_id, labels in labels_of.items()}
         self._next_label = max(self._id_of, default=-1) + 1
+        # Categories: each entry's, and each category's members as a frozenset that is replaced,
+        # never changed, so a search iterating one while a write runs sees a consistent set.
+        self._category_of: dict[str, str] = {}
+        self._members: dict[str, frozenset[str]] = {}
+        self._allowed: dict[tuple[str, ...], np.ndarray] = {}  # labels per filter, reset by writes
+        self._set_categories(
+            {faq_id: c for faq_id, c in (category_of or {}).items() if faq_id in self._labels_of}
+        )
         # Read-only views, made once: searches read them in their inner loops.
         self._views = (
             MappingProxyType(self._id_of),
@@ -175,6 +185,57 @@ class LoadedIndex:
     def count(self) -> int:
         return len(self._labels_of)
 
+    def category(self, faq_id: str) -> str | None:
+        return self._category_of.get(faq_id)
+
+    def categories(self) -> dict[str, int]:
+        """Each category with its number of entries, by name."""
+        return {name: len(ids) for name, ids in sorted(list(self._members.items())) if ids}
+
+    def allowed_labels(self, categories: Sequence[str]) -> np.ndarray:
+        """The row labels of the entries in any of `categories` (int64, sorted): what a filtered
+        search may return. Unknown categories contribute nothing."""
+        key = tuple(sorted(set(categories)))
+        cache = self._allowed  # this dict, even if a write replaces it meanwhile: never a stale entry
+        cached = cache.get(key)
+        if cached is None:
+            labels_of = self._labels_of
+            found = [
+                label
+                for name in key
+                for faq_id in self._members.get(name, ())
+                for label in labels_of.get(faq_id, ())
+            ]
+            cached = np.array(sorted(found), dtype=np.int64)
+            cache[key] = cached
+        return cached
+
+    def _set_categories(self, changes: Mapping[str, str | None]) -> None:
+        """Give each entry in `changes` its category (None: none), each touched category's member
+        set rebuilt once."""
+        touched: dict[str, set[str]] = {}
+        for faq_id, category in changes.items():
+            old = self._category_of.get(faq_id)
+            if old == category:
+                continue
+            if old is not None:
+                touched.setdefault(old, set(self._members.get(old, ()))).discard(faq_id)
+                del self._category_of[faq_id]
+            if category:
+                touched.setdefault(category, set(self._members.get(category, ()))).add(faq_id)
+                self._category_of[faq_id] = category
+        for name, ids in touched.items():
+            if ids:
+                self._members[name] = frozenset(ids)
+            else:
+                self._members.pop(name, None)
+        self._allowed = {}
+
+    def recategorise(self, entries: Sequence[FaqEntry]) -> None:
+        """Take the entries' categories as they are now (their texts unchanged: nothing to encode)."""
+        with self._lock:
+            self._set_categories({e.id: e.category for e in entries})
+
     def source(self, label: int) -> Source:
         """Which text of its entry row `label` is: (kind, index, start, end), see `indexing.rows`."""
         return self._source_of.get(label, QUESTION_SOURCE)
@@ -222,6 +283,9 @@ class LoadedIndex:
             for faq_id in removed:
                 self._labels_of.pop(faq_id, None)
                 self._digest_of.pop(faq_id, None)
+            self._set_categories(
+                {**{faq_id: None for faq_id in removed}, **{e.id: e.category for e in added}}
+            )
 
     def _add(
         self, added: Sequence[FaqEntry], rows: Sequence[Sequence[Row]], flat: list[Row], vectors: np.ndarray
@@ -257,6 +321,7 @@ class LoadedIndex:
                 source_of=self._source_of,
                 vectors=vectors,
                 version=self.version,
+                category_of=self._category_of,
             )
 
     def save_files(self, folder: Path) -> None:
@@ -270,6 +335,7 @@ class LoadedIndex:
                 "ids": ids,
                 "sources": [list(self.source(label)) for label in labels],
                 "digests": [self._digest_of[i] for i in ids],
+                "categories": dict(sorted(self._category_of.items())),
             }
             (folder / LABELS_FILE).write_text(json.dumps(payload, ensure_ascii=False), encoding="utf-8")
             self.bm25.save(folder)
@@ -310,6 +376,7 @@ class LoadedIndex:
                 (str(k), int(i), int(a), int(b))
                 for k, i, a, b in payload.get("sources", [QUESTION_SOURCE] * len(labels))
             ]
+            categories = {str(i): str(c) for i, c in dict(payload.get("categories") or {}).items()}
             if not len(labels) == len(ids) == len(digests) == len(sources):
                 raise ValueError(
                     f"{len(labels)} labels, {len(ids)} ids, {len(sources)} sources and {len(digests)} digests"
@@ -345,6 +412,7 @@ class LoadedIndex:
             source_of=dict(zip(labels, sources, strict=True)),
             vectors=vectors,
             version=version,
+            category_of=categories,
         )
 
     def check_compatible(

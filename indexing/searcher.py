@@ -38,11 +38,17 @@ from models.options import (
 )
 from models.pooling_spec import parse_pooling
 from models.sentence_encoder import SentenceEncoder
-from models.text import normalize_sentences
+from models.text import normalize_sentences, normalize_text
 
 
 class NoIndexError(FaqsearchError, ValueError):
     """The data directory has no index yet."""
+
+
+def normalize_categories(names: Iterable[str]) -> list[str]:
+    """Category names as the store keeps them (`normalize_text`, as every text field), in order,
+    each once: an NFD spelling filters like the NFC one."""
+    return list(dict.fromkeys(normalize_text(name) for name in names))
 
 
 def check_mode(mode: str) -> str:
@@ -92,12 +98,15 @@ def with_cosines(hits: Sequence[Sequence[Hit]], dense: Sequence[Sequence[Hit]]) 
     ]
 
 
-def lexical_hits(index: LoadedIndex, queries: Sequence[str], top_k: int) -> list[list[Hit]]:
-    """BM25 hits of each query (no cosines): needs only the index's lexical half, so no encoder."""
+def lexical_hits(
+    index: LoadedIndex, queries: Sequence[str], top_k: int, allowed: np.ndarray | None = None
+) -> list[list[Hit]]:
+    """BM25 hits of each query (no cosines): needs only the index's lexical half, so no encoder.
+    `allowed`: only these row labels (a category filter)."""
     texts = normalize_sentences(queries)
     results = []
     for query_terms in index.bm25.analyzer.terms(texts):  # the index's own domain words
-        scores, labels = index.lexical.search(query_terms, top_k)
+        scores, labels = index.lexical.search(query_terms, top_k, allowed)
         results.append(_hits(index.labels_to_ids(labels), scores))
     return results
 
@@ -194,24 +203,30 @@ class Searcher:
         *,
         index: LoadedIndex | None = None,
         vectors: np.ndarray | None = None,
+        categories: Sequence[str] | None = None,
     ) -> list[list[Hit]]:
         """Ranked hits for each query, best first; at most `top_k` each, fewer if the index is small.
         `index`: search that snapshot (default: the served one); `vectors`: the queries' vectors
         [N, H], encoded already with that index's pooling (`encode_queries`; the service's
-        micro-batcher encodes many requests' queries together)."""
+        micro-batcher encodes many requests' queries together). `categories`: only entries in one
+        of them (filtered inside each mode's search, so `top_k` hits whenever that many match;
+        any normalisation form: `normalize_categories`)."""
         check_mode(mode)
         if top_k < 1:
             raise InvalidValueError(f"top_k must be >= 1, got {top_k}")
         if index is None:
             index = self._index  # one snapshot for the whole call, even if a swap happens meanwhile
+        allowed = None if categories is None else index.allowed_labels(normalize_categories(categories))
         if mode == "dense":
-            return self._dense(index, queries, top_k, vectors)
+            return self._dense(index, queries, top_k, vectors, allowed)
         depth = hybrid_depth(top_k)
         if mode == "bm25":  # ranked by BM25; the dense side only tells each hit's cosine
-            lexical = self.lexical_sources(index, queries, lexical_hits(index, queries, top_k))
-            return with_cosines(lexical, self._dense(index, queries, depth, vectors))
+            lexical = self.lexical_sources(index, queries, lexical_hits(index, queries, top_k, allowed))
+            return with_cosines(lexical, self._dense(index, queries, depth, vectors, allowed))
         fused = self.fuse(
-            self._dense(index, queries, depth, vectors), lexical_hits(index, queries, depth), top_k
+            self._dense(index, queries, depth, vectors, allowed),
+            lexical_hits(index, queries, depth, allowed),
+            top_k,
         )
         return self.lexical_sources(index, queries, fused)  # the entries only BM25 found
 
@@ -239,21 +254,28 @@ class Searcher:
         return self._embedder(index).encode(queries, role="query").vectors
 
     def _dense(
-        self, index: LoadedIndex, queries: Sequence[str], top_k: int, vectors: np.ndarray | None = None
+        self,
+        index: LoadedIndex,
+        queries: Sequence[str],
+        top_k: int,
+        vectors: np.ndarray | None = None,
+        allowed: np.ndarray | None = None,
     ) -> list[list[Hit]]:
         if vectors is None:
             vectors = self.encode_queries(index, queries)
         if len(queries) == 0:
             return []
+        if allowed is not None and len(allowed) == 0:
+            return [[] for _ in queries]
         weight = RowPolicy.from_manifest(index.manifest).answer_weight
         results: list[list[Hit] | None] = [None] * len(queries)
         pending = list(range(len(queries)))
-        depth, total = top_k, len(index.id_of)
+        depth, total = top_k, len(index.id_of) if allowed is None else len(allowed)
         while pending:
             # An entry has several rows: fetch rows until the top_k entries are certain, i.e. the
             # k-th entry's score is at least the last fetched row's (no unfetched row can beat it).
             depth = min(max(depth, top_k), max(total, 1))
-            scores, labels = index.vectors.search(vectors[pending], depth)
+            scores, labels = index.vectors.search(vectors[pending], depth, allowed)
             still = []
             for q, row_scores, row_labels in zip(pending, scores, labels, strict=True):
                 hits = _entry_hits(index, row_scores, row_labels, weight)
@@ -359,7 +381,7 @@ class Searcher:
             policy = RowPolicy.from_manifest(index.manifest)
             changed = [e for e in stored.values() if index.digest_of.get(e.id) != entry_digest(e, policy)]
             gone = [key for key in keys if key not in stored and key in index.labels_of]
-            self._apply(index, changed, gone)
+            self._apply(index, changed, gone, stored.values())
             return len(changed), len(gone)
 
     def catch_up(self) -> tuple[int, int]:
@@ -373,12 +395,23 @@ class Searcher:
             policy = RowPolicy.from_manifest(index.manifest)
             changed = [e for e in entries if index.digest_of.get(e.id) != entry_digest(e, policy)]
             gone = [faq_id for faq_id in index.labels_of if faq_id not in current]
-            self._apply(index, changed, gone)
+            self._apply(index, changed, gone, entries)
             return len(changed), len(gone)
 
-    def _apply(self, index: LoadedIndex, changed: Sequence[FaqEntry], gone: Sequence[str]) -> None:
+    def _apply(
+        self,
+        index: LoadedIndex,
+        changed: Sequence[FaqEntry],
+        gone: Sequence[str],
+        looked_at: Iterable[FaqEntry] = (),
+    ) -> None:
         """Encode the changed entries' rows (with the index's pooling and statistics) and let the
-        index take them in and drop `gone` (`LoadedIndex.apply` keeps its maps consistent)."""
+        index take them in and drop `gone` (`LoadedIndex.apply` keeps its maps consistent). Of the
+        other entries `looked_at`, those whose category alone changed get it without encoding
+        (a category is not in the digest: moving an entry re-encodes nothing)."""
+        moved = [e for e in looked_at if e.id in index.labels_of and index.category(e.id) != e.category]
+        if moved:
+            index.recategorise(moved)
         if not changed and not gone:
             return
         rows: list[list[Row]] = []

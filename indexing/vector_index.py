@@ -3,6 +3,12 @@
 Every index is id-mapped: FAISS labels are int64 row labels that the snapshot maps to FAQ ids.
 `flat` is exact; `hnsw` and `ivf` trade a little recall for speed on large corpora. HNSW cannot
 remove vectors, so removals there become tombstones that searches skip until the next rebuild.
+
+A search can be limited to some labels (a category filter): inside FAISS, with an id selector, so
+the k best *allowed* rows come back, never k rows cut down afterwards. Flat is exact with it. IVF
+with a small allowed set probes every list (exact: the selector skips the rest cheaply). HNSW's
+graph walk finds too few members of a small set (1 of 3 in a test), so a small set is scored
+exactly from its reconstructed vectors; a large one walks the graph with the selector.
 """
 
 from __future__ import annotations
@@ -18,6 +24,9 @@ import numpy as np
 
 from models.errors import InvalidValueError
 from models.options import INDEX_TYPES
+
+# Allowed sets up to this many rows are searched exactly on IVF and HNSW (module docstring).
+EXACT_FILTER_ROWS = 20_000
 
 
 @dataclass(frozen=True)
@@ -111,15 +120,21 @@ class VectorIndex:
     def ntotal(self) -> int:
         return int(self.index.ntotal) - len(self.tombstones)
 
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def search(
+        self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """queries [Q, D] -> (scores [Q, k'], labels [Q, k']) with k' <= k; FAISS's -1 fillers and
-        tombstoned labels are dropped by the caller via label < 0 (they are set to -1 here)."""
+        tombstoned labels are dropped by the caller via label < 0 (they are set to -1 here).
+        `allowed`: int64 labels; only those rows are searched (None: all)."""
         queries = np.ascontiguousarray(queries, dtype=np.float32)
         with self._lock:
             extra = len(self.tombstones)
-            fetch = min(k + extra, max(int(self.index.ntotal), 1))
-            target = self._search_index if self._search_index is not None else self.index
-            scores, labels = target.search(queries, fetch)
+            if allowed is not None:
+                scores, labels = self._search_allowed(queries, k + extra, allowed)
+            else:
+                fetch = min(k + extra, max(int(self.index.ntotal), 1))
+                target = self._search_index if self._search_index is not None else self.index
+                scores, labels = target.search(queries, fetch)
             if extra:
                 dead = np.isin(labels, np.fromiter(self.tombstones, dtype=np.int64))
                 labels = np.where(dead, -1, labels)
@@ -128,6 +143,31 @@ class VectorIndex:
         scores = np.take_along_axis(scores, order, axis=1)[:, :k]
         labels = np.take_along_axis(labels, order, axis=1)[:, :k]
         return scores, labels
+
+    def _search_allowed(
+        self, queries: np.ndarray, k: int, allowed: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The k best rows among `allowed`, on the CPU index (FAISS's GPU indexes take no selector)."""
+        faiss = _faiss()
+        allowed = np.ascontiguousarray(allowed, dtype=np.int64)
+        fetch = max(1, min(k, len(allowed)))
+        if len(allowed) == 0:
+            return np.full((len(queries), 1), -np.inf, dtype=np.float32), np.full((len(queries), 1), -1)
+        small = len(allowed) <= EXACT_FILTER_ROWS
+        if self.params.type == "hnsw" and small:
+            # HNSW keeps removed vectors (tombstones), so every label ever added reconstructs.
+            scores = queries @ self.index.reconstruct_batch(allowed).T  # [Q, A]
+            top = np.argsort(-scores, axis=1, kind="stable")[:, :fetch]
+            return np.take_along_axis(scores, top, axis=1), allowed[top]
+        selector = faiss.IDSelectorBatch(allowed)  # kept referenced until the search returns
+        if self.params.type == "hnsw":
+            params = faiss.SearchParametersHNSW(sel=selector, efSearch=max(self.params.hnsw_ef_search, fetch))
+        elif self.params.type == "ivf":
+            nprobe = int(self.index.nlist) if small else self.params.ivf_nprobe
+            params = faiss.SearchParametersIVF(sel=selector, nprobe=nprobe)
+        else:
+            params = faiss.SearchParameters(sel=selector)
+        return self.index.search(queries, fetch, params=params)
 
     def add(self, vectors: np.ndarray, labels: np.ndarray) -> None:
         with self._lock:

@@ -13,6 +13,8 @@ from app.schemas import (
     BatchResult,
     BatchSearchRequest,
     BatchSearchResponse,
+    CategoriesResponse,
+    CategoryCount,
     EmbedRequest,
     EmbedResponse,
     RankedCandidate,
@@ -34,13 +36,17 @@ async def search(body: SearchRequest, state: State) -> SearchResponse:
     started = time.perf_counter()
     query = checked_text(state, body.query, "query")
     mode = body.mode or state.settings.search_mode
-    (found,) = await service.search(state, [query], body.top_k, mode, body.min_score, explain=body.explain)
+    categories = service.category_filter(state, body.categories)
+    (found,) = await service.search(
+        state, [query], body.top_k, mode, body.min_score, explain=body.explain, categories=categories
+    )
     return SearchResponse(
         hits=found.hits,
         index_version=found.index_version,
         mode=mode,
         took_ms=_ms(started),
         query_terms=found.query_terms,
+        note=categories.note if categories else None,
     )
 
 
@@ -49,12 +55,22 @@ async def search_batch(body: BatchSearchRequest, state: State) -> BatchSearchRes
     started = time.perf_counter()
     queries = [checked_text(state, q, f"queries[{i}]") for i, q in enumerate(body.queries)]
     mode = body.mode or state.settings.search_mode
-    found = await service.search(state, queries, body.top_k, mode, body.min_score)
+    categories = service.category_filter(state, body.categories)
+    found = await service.search(state, queries, body.top_k, mode, body.min_score, categories=categories)
     return BatchSearchResponse(
         results=[BatchResult(query=q, hits=f.hits) for q, f in zip(queries, found, strict=True)],
         index_version=found[0].index_version,
         mode=mode,
         took_ms=_ms(started),
+        note=categories.note if categories else None,
+    )
+
+
+@router.get("/categories", response_model=CategoriesResponse, summary="Categories and their entry counts")
+async def categories(state: State) -> CategoriesResponse:
+    counts, version = service.categories(state)
+    return CategoriesResponse(
+        categories=[CategoryCount(name=name, entries=n) for name, n in counts.items()], index_version=version
     )
 
 

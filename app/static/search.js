@@ -38,6 +38,10 @@ const errorBox = $("error");
 const statusLine = $("status");
 const resultsSection = $("results-section");
 const results = $("results");
+const tabs = $("categories");
+
+// The category tab chosen: null searches every entry (전체).
+let selectedCategory = null;
 
 // The newest search always wins: a new one aborts the one in flight, and an answer to an older
 // request is never drawn. The input and button stay enabled so Enter always starts a search.
@@ -192,6 +196,9 @@ function renderHit(hit, chars, terms) {
       { className: "hit-head" },
       el("span", { className: "rank", "aria-label": `${hit.rank}위` }, `${hit.rank}.`),
       el("h3", { className: "question", "data-testid": "hit-question" }, hit.question),
+      hit.category
+        ? el("span", { className: "category", "data-testid": "hit-category" }, hit.category)
+        : "",
       el("span", { className: "score", "data-testid": "hit-score" }, `점수 ${hit.score.toFixed(3)}`),
     ),
     alternatesList(hit.alternates),
@@ -236,6 +243,7 @@ async function search() {
   const payload = { query: chars.join(""), top_k: TOP_K, explain: true };
   const mode = selectedMode();
   if (mode) payload.mode = mode;
+  if (selectedCategory !== null) payload.categories = [selectedCategory];
   statusLine.textContent = MESSAGES.searching;
   results.setAttribute("aria-busy", "true");
   try {
@@ -279,3 +287,72 @@ for (const radio of form.querySelectorAll('input[name="mode"]')) {
     if (normalizeQuery(input.value).length) search();
   });
 }
+
+// Tabs for 전체 and the MAX_TABS largest categories; the rest (a FAQ may have hundreds) in a
+// list after them. Choosing either searches again for the text in the box.
+const MAX_TABS = 10;
+
+function chooseCategory(name) {
+  selectedCategory = name;
+  for (const tab of tabs.querySelectorAll('[role="tab"]')) {
+    const tabName = tab.dataset.category === "" ? null : tab.dataset.category;
+    tab.setAttribute("aria-selected", String(tabName === name));
+  }
+  const more = tabs.querySelector("select");
+  if (more) more.value = more.querySelector(`option[value="${CSS.escape(name || "")}"]`) ? name || "" : "";
+  if (normalizeQuery(input.value).length) search();
+}
+
+function categoryTab(name, label, count) {
+  const tab = el(
+    "button",
+    {
+      type: "button",
+      role: "tab",
+      className: "tab",
+      "data-testid": "category-tab",
+      "data-category": name === null ? "" : name,
+      "aria-selected": String(name === selectedCategory),
+    },
+    label,
+    el("span", { className: "count" }, ` ${count}`),
+  );
+  tab.addEventListener("click", () => chooseCategory(name));
+  return tab;
+}
+
+function moreCategories(rest) {
+  const select = el(
+    "select",
+    { className: "more", "data-testid": "category-more", "aria-label": "다른 분류" },
+    el("option", { value: "" }, `다른 분류 (${rest.length})`),
+    ...rest.map((c) => el("option", { value: c.name }, `${c.name} ${c.entries}`)),
+  );
+  select.addEventListener("change", () => chooseCategory(select.value || null));
+  return select;
+}
+
+// The tabs come from the served index; without categories (or if the list cannot be read) the
+// page is the plain search page, with no tabs.
+async function loadCategories() {
+  try {
+    const response = await fetch("/v1/categories");
+    if (!response.ok) return;
+    const body = await response.json();
+    if (!body.categories || body.categories.length === 0) return;
+    const total = body.categories.reduce((sum, c) => sum + c.entries, 0);
+    const largest = [...body.categories].sort((a, b) => b.entries - a.entries || (a.name < b.name ? -1 : 1));
+    const shown = largest.slice(0, MAX_TABS);
+    const rest = largest.slice(MAX_TABS).sort((a, b) => (a.name < b.name ? -1 : 1));
+    tabs.replaceChildren(
+      categoryTab(null, "전체", total),
+      ...shown.map((c) => categoryTab(c.name, c.name, c.entries)),
+      ...(rest.length ? [moreCategories(rest)] : []),
+    );
+    tabs.hidden = false;
+  } catch {
+    // no tabs: searching still works
+  }
+}
+
+loadCategories();

@@ -71,6 +71,12 @@ def serve_tiny(tmp_path, tiny_encoder, tiny_sample_index) -> Iterator[Callable[.
     yield from _servers(tmp_path, tiny_encoder, tiny_sample_index)
 
 
+@pytest.fixture(scope="module")
+def module_serve_tiny(tmp_path_factory, tiny_encoder, tiny_sample_index) -> Iterator[Callable[..., Served]]:
+    """`serve_tiny` for a whole module: servers stop when the module's tests are done."""
+    yield from _servers(tmp_path_factory.mktemp("module-tiny"), tiny_encoder, tiny_sample_index)
+
+
 @pytest.fixture
 def served(serve) -> Served:
     return serve()

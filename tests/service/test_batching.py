@@ -28,13 +28,15 @@ class RecordingSearch:
     def __init__(self, delay: float = 0.0, fail_on: str | None = None) -> None:
         self.calls: list[tuple[list[str], int, str]] = []
         self.vectors: list[np.ndarray | None] = []
+        self.filters: list[tuple[str, ...] | None] = []
         self.delay = delay
         self.fail_on = fail_on
         self.lock = threading.Lock()
 
-    def __call__(self, queries, top_k, mode, index, vectors):
+    def __call__(self, queries, top_k, mode, index, vectors, categories=None):
         with self.lock:
             self.calls.append((list(queries), top_k, mode))
+            self.filters.append(categories)
             self.vectors.append(vectors)
         time.sleep(self.delay)
         if self.fail_on in queries:
@@ -57,16 +59,38 @@ def _batcher(encoder, search=None, *, enabled=True, window_ms=50.0, max_batch=64
 
 
 async def _gather(batcher, requests):
-    """requests: (queries, top_k, mode) searches, or ("embed", sentences) -> results in order."""
+    """requests: (queries, top_k, mode[, categories]) searches, or ("embed", sentences) -> results
+    in order."""
     await batcher.start()
     try:
         calls = [
-            batcher.encode(r[1], MEAN, None) if r[0] == "embed" else batcher.search(r[0], r[1], r[2], INDEX)
+            batcher.encode(r[1], MEAN, None)
+            if r[0] == "embed"
+            else batcher.search(r[0], r[1], r[2], INDEX, *r[3:])
             for r in requests
         ]
         return await asyncio.gather(*calls, return_exceptions=True)
     finally:
         await batcher.stop()
+
+
+def test_searches_share_a_call_only_with_the_same_category_filter(tiny_encoder):
+    search = RecordingSearch()
+    batcher = _batcher(tiny_encoder, search)
+    requests = [
+        (["a"], 2, "dense", ("계정",)),
+        (["b"], 2, "dense"),
+        (["c"], 2, "dense", ("계정",)),
+        (["d"], 2, "dense", ("계정", "로그인")),
+    ]
+    asyncio.run(_gather(batcher, requests))
+    assert [n for n, _ in batcher.passes] == [4]  # one forward pass, three searches
+    calls = sorted(zip(search.filters, search.calls, strict=True), key=lambda c: c[1])
+    assert calls == [
+        (("계정",), (["a", "c"], 2, "dense")),
+        (None, (["b"], 2, "dense")),
+        (("계정", "로그인"), (["d"], 2, "dense")),
+    ]
 
 
 def test_concurrent_requests_share_one_call_per_mode_and_keep_their_own_top_k(tiny_encoder):

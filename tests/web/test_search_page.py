@@ -259,3 +259,32 @@ def test_the_served_page_carries_the_configured_limit(tmp_path, tiny_encoder):
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+
+
+def test_category_tabs_filter_the_search_as_the_api_does(page, page_url, artifacts):
+    """Tabs for 전체 and the 10 largest categories (계정 5, 고객센터 2, then by name), the rest in
+    a list; a tab limits the search to its category, 전체 searches everything again."""
+    page.goto(page_url)
+    tabs = page.get_by_test_id("category-tab")
+    expect(tabs.first).to_have_text("전체 308")
+    labels = [tabs.nth(i).inner_text() for i in range(tabs.count())]
+    assert labels[:3] == ["전체 308", "계정 5", "고객센터 2"] and len(labels) == 11
+    assert page.get_by_test_id("category-more").locator("option").count() == 1 + 308 - 5 - 2 - 8 * 1
+    search(page, QUERY)
+    page.get_by_test_id("hit").first.wait_for()
+    page.get_by_test_id("category-tab").filter(has_text="계정").click()
+    expect(page.get_by_test_id("category-tab").filter(has_text="계정")).to_have_attribute(
+        "aria-selected", "true"
+    )
+    expected = api_search(page_url, categories=["계정"])
+    expect(page.get_by_test_id("hit")).to_have_count(len(expected["hits"]))
+    assert [h[0] for h in shown_hits(page)] == [h["id"] for h in expected["hits"]]
+    assert {t.inner_text() for t in page.get_by_test_id("hit-category").all()} == {"계정"}
+    page.screenshot(path=str(artifacts / "category-tab.png"), full_page=True)
+    page.get_by_test_id("category-more").select_option("아동수당")
+    expect(page.get_by_test_id("hit")).to_have_count(1)
+    assert shown_hits(page)[0][0] == api_search(page_url, categories=["아동수당"])["hits"][0]["id"]
+    page.get_by_test_id("category-tab").first.click()
+    expected = api_search(page_url)
+    expect(page.get_by_test_id("hit")).to_have_count(len(expected["hits"]))
+    assert [h[0] for h in shown_hits(page)] == [h["id"] for h in expected["hits"]]
