@@ -73,7 +73,7 @@ async def app_ms(data_dir: Path, model: str, requests: int) -> dict[str, float]:
         state = app.state.service
         answer = await state.batcher.search([QUERY], 10, "dense", state.searcher.index)
 
-        async def cached(queries, top_k, mode, index):  # the search itself is measured elsewhere
+        async def cached(queries, top_k, mode, index, categories=None):  # measured elsewhere
             return answer
 
         state.batcher.search = cached
@@ -110,7 +110,7 @@ async def batcher_us(enabled: bool, requests: int) -> float:
                 list(texts), [[1] for _ in texts], [np.zeros((1, 2)) for _ in texts], [False] * len(texts)
             )
 
-    def search(queries, top_k, mode, index, vectors):
+    def search(queries, top_k, mode, index, vectors, categories=None):
         return [[] for _ in queries]
 
     batcher = NoPass(
