@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from app.errors import error_response, install_error_handlers
 from app.limits import BodySizeLimit
 from app.metrics import RequestMetricsMiddleware, ServiceMetrics
-from app.routes import embeddings, faqs, health, index, page, search
+from app.routes import embeddings, faqs, health, index, insights, page, search
 from app.state import NotReadyError, ServiceState
 from faqsearch import __version__
 from faqsearch.settings import Settings, get_settings
@@ -99,7 +99,15 @@ def create_app(settings: Settings | None = None, *, encoder: Encoder | None = No
         logger.warning("%s %s: %s", request.method, request.url.path, exc)
         return error_response(503, "store_busy", str(exc), {"Retry-After": "5"}, path=request.url.path)
 
-    for router in (search.router, embeddings.router, faqs.router, index.router, health.router, page.router):
+    for router in (
+        search.router,
+        embeddings.router,
+        faqs.router,
+        index.router,
+        insights.router,
+        health.router,
+        page.router,
+    ):
         app.include_router(router)
     # The last added is outermost: metrics see every response, the size limit's 413 included.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

@@ -51,6 +51,25 @@ class ServiceMetrics:
             registry=self.registry,
         )
 
+        self.query_log_rows = Counter(
+            "faqsearch_query_log_rows",
+            "Searches written to the query log.",
+            registry=self.registry,
+        )
+        self.query_log_dropped = Counter(
+            "faqsearch_query_log_dropped",
+            "Searches the query log could not write (queue full, store unwritable); no search failed.",
+            registry=self.registry,
+        )
+        self._query_log_seen = (0, 0)
+
+    def set_query_log(self, written: int, dropped: int) -> None:
+        """The query log's own counts, as counters (they only grow)."""
+        seen_written, seen_dropped = self._query_log_seen
+        self.query_log_rows.inc(max(0, written - seen_written))
+        self.query_log_dropped.inc(max(0, dropped - seen_dropped))
+        self._query_log_seen = (max(written, seen_written), max(dropped, seen_dropped))
+
     def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
         self.requests.labels(route, method, str(status)).inc()
         self.latency.labels(route, method).observe(seconds)

@@ -129,6 +129,7 @@ class SearchResponse(BaseModel):
     mode: SearchMode
     took_ms: float
     query_terms: list[QueryTerm] | None = None
+    search_id: str = Field(description="This search in the query log; feedback refers to it.")
     note: str | None = Field(
         None, description="Why fewer hits may have come back than asked: unknown categories in the filter."
     )
@@ -176,6 +177,7 @@ class BatchSearchRequest(StrictBody):
 class BatchResult(BaseModel):
     query: str
     hits: list[Hit]
+    search_id: str = Field(description="This query's search in the query log.")
 
 
 class BatchSearchResponse(BaseModel):
@@ -185,6 +187,27 @@ class BatchSearchResponse(BaseModel):
     took_ms: float
     note: str | None = Field(
         None, description="Why fewer hits may have come back than asked: unknown categories in the filter."
+    )
+
+
+class LoggedSearch(BaseModel):
+    search_id: str
+    at: str = Field(description="UTC, ISO-8601.")
+    query: str
+    mode: SearchMode
+    categories: list[str] | None
+    top_k: int
+    hit_ids: list[str] = Field(description="The hits returned, best first.")
+    hit_scores: list[float]
+    top_score: float | None = Field(description="The best hit's cosine; null: no hit.")
+    took_ms: float
+    index_version: str
+
+
+class QueryLogResponse(BaseModel):
+    searches: list[LoggedSearch] = Field(description="Oldest first.")
+    next_since: str | None = Field(
+        description="The time of the first search not returned: send it as `since` for the next page; null: no more."
     )
 
 

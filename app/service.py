@@ -15,6 +15,8 @@ from __future__ import annotations
 import copy
 import logging
 import os
+import time
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import PurePath
@@ -30,6 +32,7 @@ from app.schemas import MAX_EMBED_SENTENCES, MAX_FILTER_CATEGORIES, Hit, Matched
 from app.state import ServiceState
 from indexing import searcher as search_api
 from indexing.loaded_index import DOMAIN_WORDS_KEY
+from indexing.query_log import LoggedSearch, utc_now
 from indexing.rows import matched_text
 from indexing.store import FaqEntry, InvalidFaqEntryError, UpsertResult, normalize_id
 from models.bm25 import Bm25Stats
@@ -51,6 +54,7 @@ class Searched:
     hits: list[Hit]
     index_version: str
     query_terms: list[QueryTerm] | None = None
+    search_id: str = ""  # the query log's name for this search (feedback refers to it)
 
 
 # -- search ------------------------------------------------------------------------------------
@@ -172,15 +176,49 @@ async def search(
 ) -> list[Searched]:
     """Hits of each (normalised) query, best first; `explain` adds each query's terms;
     `categories`: only entries in one of them."""
+    started = time.perf_counter()
     searcher = state.require_searcher()
     names = categories.names if categories is not None else None
     found, version = await state.batcher.search(queries, top_k, mode, searcher.index, names)
     joined = await run_in_threadpool(_joined, state, found, _min_score(state, min_score))
+    took_ms = round((time.perf_counter() - started) * 1000, 3)
     results = []
     for query, hits in zip(queries, joined, strict=True):
         terms = await run_in_threadpool(_explain, state, query, hits) if explain else None
-        results.append(Searched(hits=hits, index_version=version, query_terms=terms))
+        search_id = uuid.uuid4().hex
+        _log_search(state, search_id, query, mode, names, top_k, hits, took_ms, version)
+        results.append(Searched(hits=hits, index_version=version, query_terms=terms, search_id=search_id))
     return results
+
+
+def _log_search(
+    state: ServiceState,
+    search_id: str,
+    query: str,
+    mode: str,
+    categories: tuple[str, ...] | None,
+    top_k: int,
+    hits: list[Hit],
+    took_ms: float,
+    version: str,
+) -> None:
+    """Queue the search for the query log (never blocks or fails: indexing/query_log.py)."""
+    cosines = [h.cosine for h in hits if h.cosine is not None]
+    state.query_log.append(
+        LoggedSearch(
+            search_id=search_id,
+            at=utc_now(),
+            query=query,
+            mode=mode,
+            categories=categories,
+            top_k=top_k,
+            hit_ids=tuple(h.id for h in hits),
+            hit_scores=tuple(round(h.score, 6) for h in hits),
+            top_score=round(max(cosines), 6) if cosines else None,
+            took_ms=took_ms,
+            index_version=version,
+        )
+    )
 
 
 # -- rank and embed ----------------------------------------------------------------------------

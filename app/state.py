@@ -18,6 +18,7 @@ from app.metrics import ServiceMetrics
 from faqsearch.settings import Settings
 from indexing.build import build_snapshot
 from indexing.loaded_index import LoadedIndex
+from indexing.query_log import QueryLog
 from indexing.searcher import Hit, NoIndexError, Searcher
 from indexing.snapshots import CURRENT_FILE, SnapshotError, SnapshotInfo, Snapshots, version_number
 from indexing.store import FaqStore
@@ -77,6 +78,9 @@ class ServiceState:
         self.store = FaqStore.open(
             settings.data_dir, write_wait_s=settings.write_wait_s, label="faqsearch serve"
         )
+        # Every search, written off the request path by its own thread (indexing/query_log.py).
+        self.query_log = QueryLog(self.store.path, settings.query_log_days)
+        self.query_log.start()
         self.searcher: Searcher | None = None
         self.not_ready_reason: str | None = "the service is starting"
         self.warm = False  # set once a first forward pass has run
@@ -360,4 +364,5 @@ class ServiceState:
     def close(self) -> None:
         self.jobs.shutdown()
         self.executor.shutdown(wait=True, cancel_futures=True)
+        self.query_log.close()
         self.store.close()

@@ -188,6 +188,12 @@ class Settings(BaseSettings):
         description="Server-wide min_score for searches that send none: hits whose cosine is below it are "
         "dropped, in every mode. Unset: no cut. The value for 90% precision is in eval/README.md, 'Scores'.",
     )
+    query_log_days: int = Field(
+        30,
+        ge=0,
+        description="Days the query log (every search: query, mode, filter, top hits, time; no client IP) "
+        "keeps its rows in the store; 0 turns the log off. Reads of it need the API key.",
+    )
     eval_cache: Path | None = Field(
         None,
         description="Folder of `faqsearch eval`'s vector cache; unset: $XDG_CACHE_HOME (else ~/.cache)/faqsearch/eval.",

@@ -32,6 +32,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from indexing.query_log import INDEX as QUERY_LOG_INDEX
+from indexing.query_log import SCHEMA as QUERY_LOG_SCHEMA
+from indexing.query_log import LoggedSearch, read_log
 from models.errors import FaqsearchError
 from models.text import normalize_multiline, normalize_text
 
@@ -67,6 +70,10 @@ _SCHEMA = (
     ) WITHOUT ROWID
     """,
     "INSERT OR IGNORE INTO meta (key, value) VALUES ('revision', 0)",
+    # The query log (indexing.query_log): a table of its own, written by its own thread; added
+    # without a version bump, since an older faqsearch opening the file only ignores it.
+    QUERY_LOG_SCHEMA,
+    QUERY_LOG_INDEX,
 )
 
 _COLUMNS = "id, question, answer, category, created_at, updated_at, alternates"
@@ -608,6 +615,11 @@ class FaqStore:
         with self._read() as conn:
             rows = conn.execute("SELECT id FROM faqs ORDER BY id").fetchall()
         return [row[0] for row in rows]
+
+    def logged_searches(self, since: str | None = None, limit: int = 1000) -> list[LoggedSearch]:
+        """The query log's searches at or after `since` (ISO-8601), oldest first (indexing.query_log)."""
+        with self._read() as conn:
+            return read_log(conn, since, limit)
 
     def count(self) -> int:
         with self._read() as conn:

@@ -36,6 +36,7 @@ async def readyz(state: State) -> Readiness:
 
 @router.get("/metrics", response_class=Response, summary="Prometheus metrics")
 async def metrics(state: State) -> Response:
+    state.metrics.set_query_log(state.query_log.written, state.query_log.dropped)
     if state.searcher is not None:  # entries change with every write, not only on rebuilds
         state.metrics.set_index(state.searcher.index.version, state.searcher.index.count)
     return Response(state.metrics.render(), media_type=state.metrics.content_type)

@@ -47,6 +47,7 @@ async def search(body: SearchRequest, state: State) -> SearchResponse:
         took_ms=_ms(started),
         query_terms=found.query_terms,
         note=categories.note if categories else None,
+        search_id=found.search_id,
     )
 
 
@@ -58,7 +59,10 @@ async def search_batch(body: BatchSearchRequest, state: State) -> BatchSearchRes
     categories = service.category_filter(state, body.categories)
     found = await service.search(state, queries, body.top_k, mode, body.min_score, categories=categories)
     return BatchSearchResponse(
-        results=[BatchResult(query=q, hits=f.hits) for q, f in zip(queries, found, strict=True)],
+        results=[
+            BatchResult(query=q, hits=f.hits, search_id=f.search_id)
+            for q, f in zip(queries, found, strict=True)
+        ],
         index_version=found[0].index_version,
         mode=mode,
         took_ms=_ms(started),
