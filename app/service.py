@@ -149,8 +149,8 @@ def category_filter(state: ServiceState, names: list[str] | None) -> CategoryFil
             "every entry",
         )
     normalised = tuple(search_api.normalize_categories(names))
-    known = state.require_searcher().index.categories()
-    unknown = [name for name in normalised if name not in known]
+    index = state.require_searcher().index
+    unknown = [name for name in normalised if not index.has_category(name)]
     note = None
     if unknown:
         listed = ", ".join(repr(name) for name in unknown[:10]) + (" ..." if len(unknown) > 10 else "")

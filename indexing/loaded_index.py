@@ -188,6 +188,9 @@ class LoadedIndex:
     def category(self, faq_id: str) -> str | None:
         return self._category_of.get(faq_id)
 
+    def has_category(self, name: str) -> bool:
+        return bool(self._members.get(name))
+
     def categories(self) -> dict[str, int]:
         """Each category with its number of entries, by name."""
         return {name: len(ids) for name, ids in sorted(list(self._members.items())) if ids}

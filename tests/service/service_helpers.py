@@ -19,3 +19,18 @@ def wait_for_job(client: httpx.Client, job_id: str, timeout: float = 300) -> dic
             return job
         time.sleep(0.2)
     raise AssertionError(f"job {job_id} did not finish in {timeout}s")
+
+
+def offline_searcher(served, encoder):
+    """A Searcher over a served data dir with the server's fusion settings: what its searches
+    must equal."""
+    from indexing.searcher import Searcher
+
+    settings = served.state.settings
+    return Searcher.open(
+        served.data_dir,
+        encoder,
+        rrf_k=settings.rrf_k,
+        fusion=settings.hybrid_fusion,
+        hybrid_weight=settings.hybrid_weight,
+    )

@@ -12,7 +12,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from service_helpers import AUTH
+from service_helpers import AUTH, offline_searcher
 
 SAMPLE = Path(__file__).resolve().parents[2] / "testsets/sample_faq/faqs.csv"
 QUERY = "비밀번호를 바꾸고 싶어요"
@@ -39,16 +39,7 @@ def test_categories_lists_every_category_with_its_entry_count(tiny_served):
 def test_a_filtered_search_returns_the_categorys_entries_as_the_searcher_ranks_them(
     tiny_served, tiny_encoder, mode
 ):
-    from indexing.searcher import Searcher
-
-    settings = tiny_served.state.settings
-    offline = Searcher.open(
-        tiny_served.data_dir,
-        tiny_encoder,
-        rrf_k=settings.rrf_k,
-        fusion=settings.hybrid_fusion,
-        hybrid_weight=settings.hybrid_weight,
-    )
+    offline = offline_searcher(tiny_served, tiny_encoder)
     client = tiny_served.client
     body = client.post(
         "/v1/search", json={"query": QUERY, "top_k": 10, "mode": mode, "categories": ["계정"]}

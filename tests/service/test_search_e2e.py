@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
+from service_helpers import offline_searcher
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -39,18 +40,9 @@ def test_served_hits_equal_the_searcher_called_directly(serve_tiny, tiny_encoder
     """Acceptance 2: 300 welfare queries, sent by 8 concurrent clients (so micro-batching mixes
     them into shared forward passes), in every mode, equal an offline Searcher over the same data.
     Micro-batching and the HTTP path are the subject, not the rankings: the tiny random model."""
-    from indexing.searcher import Searcher
-
     served = serve_tiny()
-    settings = served.state.settings
     queries = _welfare_queries(300)
-    offline = Searcher.open(
-        served.data_dir,
-        tiny_encoder,
-        rrf_k=settings.rrf_k,
-        fusion=settings.hybrid_fusion,
-        hybrid_weight=settings.hybrid_weight,
-    )
+    offline = offline_searcher(served, tiny_encoder)
     for mode, n in (("dense", 300), ("bm25", 60), ("hybrid", 60)):
         expected = offline.search(queries[:n], top_k=10, mode=mode)
 
